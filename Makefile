@@ -1,0 +1,38 @@
+# The two commands: `make run` (portal with demo data and an indexer) and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 5000
+STAMP  := $(VENV)/.installed
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard portal/translations/*/LC_MESSAGES/messages.po))
+
+.PHONY: install run test bench clean
+
+$(STAMP): pyproject.toml package.json package-lock.json
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+portal/translations/%/LC_MESSAGES/messages.mo: portal/translations/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile -i $< -o $@
+
+install: $(STAMP) $(CATALOGS)
+
+# Plain HTTP on loopback, so the session cookie cannot be marked Secure here.
+run: export PORTAL_SECURE_COOKIES ?= 0
+run: install
+	$(BIN)/portal db upgrade
+	$(BIN)/portal demo --if-empty
+	@echo "Aftaleportalen: http://127.0.0.1:$(PORT)  (log-ins: see README.md or the list above)"
+	trap 'kill 0' INT TERM EXIT; $(BIN)/indexer run & $(BIN)/portal run --host 127.0.0.1 --port $(PORT) --no-reload
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python bench/extract.py
+
+clean:
+	rm -rf $(VENV) node_modules instance .pytest_cache

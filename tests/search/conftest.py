@@ -1,0 +1,122 @@
+"""Fixtures for the search contract suite.
+
+`corpus` is a fresh, empty index per test on every engine present: the embedded engine
+always (in tmp_path); OpenSearch only when PORTAL_TEST_OPENSEARCH_URL is set (each test
+gets its own index prefix, removed afterwards), else those runs are skipped with the
+reason. Tests arrange their own few Danish pages with `corpus.page(...)`.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterable, Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from portal.search import SearchIndex, SearchQuery, SearchRecord, SearchResults, open_index
+
+OPENSEARCH_URL = os.environ.get("PORTAL_TEST_OPENSEARCH_URL", "").rstrip("/")
+OPENSEARCH_SKIP = "OpenSearch contract run skipped: PORTAL_TEST_OPENSEARCH_URL is not set (e.g. http://localhost:9200)."
+ENGINES = ["embedded", "opensearch"]
+
+PUBLIC = frozenset({"public"})
+ORG3_STAFF = frozenset({"public", "authenticated", "party:3"})
+
+
+def pytest_report_header() -> str:
+    return "search engines: embedded" + (f", opensearch at {OPENSEARCH_URL}" if OPENSEARCH_URL else f" ({OPENSEARCH_SKIP})")
+
+
+class Corpus:
+    """A real index plus the few helpers every contract test needs."""
+
+    def __init__(self, index: SearchIndex, engine: str) -> None:
+        self.index = index
+        self.engine = engine
+
+    @staticmethod
+    def page(
+        document_id: int,
+        page: int = 1,
+        text: str = "",
+        *,
+        title: str | None = None,
+        organisation_id: int | None = 3,
+        department_id: int | None = None,
+        kind: str = "referat",
+        year: int = 2021,
+        visibility: str = "public",
+        readers: Iterable[str] = ("public",),
+        day: date | None = None,
+        version: int = 1,
+        record_type: str = "page",
+    ) -> SearchRecord:
+        return SearchRecord(
+            id=f"{record_type}:{document_id}:v{version}:p{page}",
+            document_id=document_id,
+            version=version,
+            page=page,
+            record_type=record_type,
+            title=title if title is not None else f"Dokument {document_id}",
+            text=text,
+            organisation_id=organisation_id,
+            organisation_name=f"Boligorganisation {organisation_id}",
+            department_id=department_id,
+            kind=kind,
+            year=year,
+            visibility=visibility,
+            date=day or date(year, 1, 1) + timedelta(days=document_id % 300),
+            readers=list(readers),
+        )
+
+    def add(self, *records: SearchRecord) -> None:
+        self.index.upsert(records)
+        self.index.refresh()
+
+    def find(self, text: str, readers: Iterable[str] = PUBLIC, **filters: Any) -> SearchResults:
+        return self.index.search(SearchQuery(text=text, readers=frozenset(readers), **filters))
+
+    def ids(self, text: str, readers: Iterable[str] = PUBLIC, **filters: Any) -> list[int]:
+        return [hit.document_id for hit in self.find(text, readers, **filters).hits]
+
+
+def _opensearch_cleanup(prefix: str) -> None:
+    from opensearchpy import OpenSearch
+
+    client = OpenSearch(hosts=[OPENSEARCH_URL], timeout=10)
+    try:
+        for name in client.indices.get(index=f"{prefix}-*", ignore_unavailable=True, allow_no_indices=True):
+            client.indices.delete(index=name, ignore_unavailable=True)
+    finally:
+        client.close()
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    if request.param == "opensearch" and not OPENSEARCH_URL:
+        pytest.skip(OPENSEARCH_SKIP)
+    return request.param
+
+
+@pytest.fixture
+def index_url(engine: str, tmp_path: Path) -> Iterator[str]:
+    """Where a fresh index for this test lives (nothing is created yet)."""
+    if engine == "embedded":
+        yield str(tmp_path / "search")
+        return
+    prefix = f"aftaleportalen-test-{uuid.uuid4().hex[:12]}"
+    yield f"{OPENSEARCH_URL}/{prefix}"
+    _opensearch_cleanup(prefix)
+
+
+@pytest.fixture
+def corpus(engine: str, index_url: str) -> Iterator[Corpus]:
+    index = open_index(index_url, create=True)
+    try:
+        yield Corpus(index, engine)
+    finally:
+        index.close()

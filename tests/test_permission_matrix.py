@@ -1,0 +1,271 @@
+"""Every registered route × every kind of user: who gets in, who is sent to log in, who is refused.
+
+A new route without an entry here fails `test_every_route_is_in_the_matrix`, so no
+route reaches users without its permissions being decided and tested.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from portal.access import SYSTEM
+from portal.extensions import db
+from portal.models import Role
+from portal.services import auth as auth_service
+from portal.services import documents as document_service
+from portal.services import users as user_service
+from portal.uow import unit_of_work
+from tests.documents_helpers import make_pdf
+from tests.factories import PASSWORD, DemoData, log_in, member
+
+OK, LOGIN, FORBIDDEN, NOT_FOUND, TO_LOGIN_PAGE = "ok", "login", "403", "404", "to-login-page"
+
+MUNICIPALITY = ("muni_admin", "muni_editor", "muni_signatory", "muni_reader")
+ORGANISATION = ("org_admin", "org_editor", "org_signatory", "org_reader")
+PRINCIPALS = ("anonymous", "deactivated", *MUNICIPALITY, *ORGANISATION, "company")
+EMAILS = {
+    "muni_admin": "administrator@fjordby.dk", "muni_editor": "redaktoer@fjordby.dk",
+    "muni_signatory": "underskriver@fjordby.dk", "muni_reader": "laeser@fjordby.dk",
+    "org_admin": "administrator@fjordby-boligselskab.dk", "org_editor": "redaktoer@fjordby-boligselskab.dk",
+    "org_signatory": "underskriver@fjordby-boligselskab.dk", "org_reader": "laeser@fjordby-boligselskab.dk",
+    "company": "forretningsfoerer@fjordby-boligadministration.dk",
+}
+
+
+@dataclass
+class Ctx:
+    """What URLs are built from: the demo, with org1 the org_* users' own organisation."""
+
+    demo: DemoData
+
+    @property
+    def org1(self):  # type: ignore[no-untyped-def]
+        return self.demo.organisations[0]
+
+    def fresh_org1_user(self):  # type: ignore[no-untyped-def]
+        return member(self.org1, Role.READER)
+
+    def fresh_org1_membership_id(self) -> int:
+        membership = self.fresh_org1_user().memberships[0]
+        # A request may delete it; SQLite can then hand its id to the next new row, which must
+        # not meet this stale object in the test's own session.
+        db.session.expunge(membership)
+        return membership.id
+
+    def document(self, *, kind: str = "referat", published: bool = False, deleted: bool = False) -> int:
+        """A new dialogue document of org1 (each call a fresh one, so state changes never leak between users)."""
+        with unit_of_work():
+            document = document_service.upload_document(
+                SYSTEM, self.org1.id, {"kind": kind, "year": "2025", "visibility": "dialogue"},
+                io.BytesIO(make_pdf("Matrix")), "matrix.pdf", max_size=10**7)
+            if published:
+                document_service.publish_document(SYSTEM, document.id)
+            if deleted:
+                document_service.delete_document(SYSTEM, document.id)
+        return document.id
+
+    def upload_form(self) -> dict[str, object]:
+        return {"organisation": self.org1.cvr, "kind": "referat", "year": "2025", "visibility": "dialogue",
+                "file": (io.BytesIO(make_pdf("Matrix")), "matrix.pdf"),
+                "files": (io.BytesIO(make_pdf("Matrix")), "matrix.pdf")}
+
+    def invitation_token(self) -> str:
+        with unit_of_work():
+            result = user_service.invite_user(SYSTEM, self.org1, email=f"ny-{uuid.uuid4().hex[:12]}@example.dk",
+                                              name="Ny Bruger", role="reader")
+        assert result.invitation_token
+        return result.invitation_token
+
+
+@dataclass
+class Case:
+    method: str
+    url: Callable[[Ctx], str]
+    expect: dict[str, str]
+    default: str = OK
+    api: bool = False
+    data: dict[str, object] | Callable[[Ctx], dict[str, object]] = field(default_factory=dict)
+
+    def expected(self, principal: str) -> str:
+        if principal in ("anonymous", "deactivated") and principal not in self.expect:
+            return LOGIN
+        return self.expect.get(principal, self.default)
+
+
+def only(allowed: tuple[str, ...], denied: str, **others: str) -> dict[str, str]:
+    """Expectations where `allowed` get in and every other logged-in user gets `denied`."""
+    result = {p: (OK if p in allowed else denied) for p in (*MUNICIPALITY, *ORGANISATION, "company")}
+    result.update(others)
+    return result
+
+
+EVERYONE_OK = {p: OK for p in PRINCIPALS}
+MUNI_OK_ORG1_OK = only((*MUNICIPALITY, *ORGANISATION), NOT_FOUND)
+ADMINS_OF_ORG1 = only(("muni_admin", "org_admin"), FORBIDDEN, company=NOT_FOUND)
+EDITORS_OF_ORG1 = only(("muni_admin", "org_admin", "org_editor", "org_signatory"), FORBIDDEN, company=NOT_FOUND)
+ORG1_USER_MANAGERS = only(("muni_admin", "org_admin"), NOT_FOUND)
+ALL_LOGGED_IN_404 = only((), NOT_FOUND)
+EVERYONE_404 = {p: NOT_FOUND for p in PRINCIPALS}
+ORG1_OR_MUNI_WRITERS = only(("muni_admin", "muni_editor", "muni_signatory", "org_admin", "org_editor", "org_signatory"),
+                            FORBIDDEN, company=NOT_FOUND)
+MUNI_WRITERS = only(("muni_admin", "muni_editor", "muni_signatory"), FORBIDDEN, company=NOT_FOUND)
+RESTORERS = only(("muni_admin", "org_admin"), NOT_FOUND)
+
+MATRIX: dict[str, list[Case]] = {
+    "auth.login": [Case("GET", lambda c: "/log-ind", EVERYONE_OK)],
+    "auth.logout": [Case("POST", lambda c: "/log-ud", {p: TO_LOGIN_PAGE for p in PRINCIPALS})],
+    "auth.accept_invitation": [
+        Case("GET", lambda c: f"/invitation/{c.invitation_token()}", EVERYONE_OK),
+        Case("GET", lambda c: "/invitation/ikke-et-token", {p: NOT_FOUND for p in PRINCIPALS}),
+    ],
+    "main.index": [Case("GET", lambda c: "/", {})],
+    "main.set_language": [Case("GET", lambda c: "/sprog/en", EVERYONE_OK)],
+    "health.healthz": [Case("GET", lambda c: "/healthz", EVERYONE_OK)],
+    "vendor.asset": [Case("GET", lambda c: "/vendor/dkfds/css/dkfds.min.css", EVERYONE_OK),
+                     Case("GET", lambda c: "/vendor/dkfds/../../package.json", {p: NOT_FOUND for p in PRINCIPALS})],
+    "static": [Case("GET", lambda c: "/static/portal.css", EVERYONE_OK)],
+    "api.me": [Case("GET", lambda c: "/api/v1/me", {}, api=True)],
+    # A token that no longer works is refused even where no token is needed, so clients notice.
+    "api.openapi": [Case("GET", lambda c: "/api/v1/openapi.json", {**EVERYONE_OK, "deactivated": LOGIN}, api=True)],
+    "parties.index": [Case("GET", lambda c: "/organisationer", only(MUNICIPALITY, FORBIDDEN))],
+    "parties.create": [Case("GET", lambda c: "/organisationer/ny", only(("muni_admin",), FORBIDDEN)),
+                       Case("POST", lambda c: "/organisationer/ny", only(("muni_admin",), FORBIDDEN))],
+    "parties.show": [Case("GET", lambda c: f"/parter/{c.org1.id}", MUNI_OK_ORG1_OK),
+                     Case("GET", lambda c: "/parter/999999", ALL_LOGGED_IN_404),
+                     Case("GET", lambda c: f"/parter/{c.demo.municipality.id}", {})],
+    "parties.edit": [Case("GET", lambda c: f"/parter/{c.org1.id}/rediger", ADMINS_OF_ORG1),
+                     Case("POST", lambda c: f"/parter/{c.org1.id}/rediger", ADMINS_OF_ORG1),
+                     Case("GET", lambda c: "/parter/999999/rediger", ALL_LOGGED_IN_404)],
+    "parties.create_department": [
+        Case("GET", lambda c: f"/parter/{c.org1.id}/afdelinger/ny", EDITORS_OF_ORG1),
+        Case("POST", lambda c: f"/parter/{c.org1.id}/afdelinger/ny", EDITORS_OF_ORG1)],
+    "parties.edit_department": [
+        Case("GET", lambda c: f"/afdelinger/{c.org1.departments[0].id}/rediger", EDITORS_OF_ORG1),
+        Case("POST", lambda c: f"/afdelinger/{c.org1.departments[0].id}/rediger", EDITORS_OF_ORG1),
+        Case("GET", lambda c: "/afdelinger/999999/rediger", ALL_LOGGED_IN_404)],
+    "parties.members": [Case("GET", lambda c: f"/parter/{c.org1.id}/brugere", MUNI_OK_ORG1_OK)],
+    "parties.invite": [Case("GET", lambda c: f"/parter/{c.org1.id}/brugere/ny", ADMINS_OF_ORG1),
+                       Case("POST", lambda c: f"/parter/{c.org1.id}/brugere/ny", ADMINS_OF_ORG1)],
+    "parties.change_role": [Case("POST", lambda c: f"/medlemskaber/{c.fresh_org1_membership_id()}/rolle",
+                                 ADMINS_OF_ORG1, data={"role": "editor"})],
+    "parties.remove_membership": [Case("POST", lambda c: f"/medlemskaber/{c.fresh_org1_membership_id()}/fjern",
+                                       ADMINS_OF_ORG1)],
+    "parties.history": [Case("GET", lambda c: f"/parter/{c.org1.id}/historik", ADMINS_OF_ORG1)],
+    "documents.index": [Case("GET", lambda c: f"/parter/{c.org1.id}/dokumenter", MUNI_OK_ORG1_OK),
+                        Case("GET", lambda c: "/parter/999999/dokumenter", ALL_LOGGED_IN_404)],
+    "documents.upload": [Case("GET", lambda c: f"/parter/{c.org1.id}/dokumenter/ny", ORG1_OR_MUNI_WRITERS),
+                         Case("POST", lambda c: f"/parter/{c.org1.id}/dokumenter/ny", ORG1_OR_MUNI_WRITERS,
+                              data=lambda c: c.upload_form())],
+    "documents.show": [Case("GET", lambda c: f"/dokumenter/{c.document()}", MUNI_OK_ORG1_OK),
+                       Case("GET", lambda c: "/dokumenter/999999", ALL_LOGGED_IN_404),
+                       Case("GET", lambda c: f"/dokumenter/{c.document(deleted=True)}", RESTORERS)],
+    "documents.edit": [Case("GET", lambda c: f"/dokumenter/{c.document()}/rediger", ORG1_OR_MUNI_WRITERS),
+                       Case("POST", lambda c: f"/dokumenter/{c.document()}/rediger", ORG1_OR_MUNI_WRITERS)],
+    "documents.add_version": [Case("POST", lambda c: f"/dokumenter/{c.document()}/versioner", ORG1_OR_MUNI_WRITERS,
+                                   data=lambda c: c.upload_form())],
+    "documents.download": [Case("GET", lambda c: f"/dokumenter/{c.document()}/fil", MUNI_OK_ORG1_OK)],
+    "documents.download_version": [Case("GET", lambda c: f"/dokumenter/{c.document()}/versioner/1/fil", MUNI_OK_ORG1_OK),
+                                   Case("GET", lambda c: f"/dokumenter/{c.document()}/versioner/7/fil", ALL_LOGGED_IN_404)],
+    "documents.delete": [Case("POST", lambda c: f"/dokumenter/{c.document()}/slet", ORG1_OR_MUNI_WRITERS)],
+    "documents.restore": [Case("POST", lambda c: f"/dokumenter/{c.document(deleted=True)}/gendan", RESTORERS)],
+    "documents.publish": [Case("POST", lambda c: f"/dokumenter/{c.document()}/offentliggoer", MUNI_WRITERS),
+                          Case("POST", lambda c: f"/dokumenter/{c.document(kind='analyse')}/offentliggoer",
+                               only((), FORBIDDEN, company=NOT_FOUND))],
+    # Published minutes are readable by anyone, so the refusal is 403 for every logged-in user.
+    "documents.unpublish": [Case("POST", lambda c: f"/dokumenter/{c.document(published=True)}/tilbagekald",
+                                 only(("muni_admin", "muni_editor", "muni_signatory"), FORBIDDEN))],
+    "documents.trash": [Case("GET", lambda c: f"/parter/{c.org1.id}/papirkurv", ADMINS_OF_ORG1)],
+    "public.minutes": [Case("GET", lambda c: "/offentlig/referater", EVERYONE_OK)],
+    "public.minutes_file": [Case("GET", lambda c: f"/offentlig/referater/{c.document(published=True)}", EVERYONE_OK),
+                            Case("GET", lambda c: f"/offentlig/referater/{c.document()}", EVERYONE_404),
+                            Case("GET", lambda c: f"/offentlig/referater/{c.document(kind='analyse')}", EVERYONE_404)],
+    "public.feed": [Case("GET", lambda c: "/offentlig/referater.atom", EVERYONE_OK)],
+    "api.create_document": [Case("POST", lambda c: "/api/v1/documents", ORG1_OR_MUNI_WRITERS, api=True,
+                                 data=lambda c: c.upload_form())],
+    "api.get_document": [Case("GET", lambda c: f"/api/v1/documents/{c.document()}", MUNI_OK_ORG1_OK, api=True),
+                         Case("GET", lambda c: "/api/v1/documents/999999", ALL_LOGGED_IN_404, api=True)],
+    "api.document_file": [Case("GET", lambda c: f"/api/v1/documents/{c.document()}/file", MUNI_OK_ORG1_OK, api=True)],
+    "users.show": [Case("GET", lambda c: f"/brugere/{c.fresh_org1_user().id}", ORG1_USER_MANAGERS),
+                   Case("GET", lambda c: "/brugere/999999", ALL_LOGGED_IN_404)],
+    "users.deactivate": [Case("POST", lambda c: f"/brugere/{c.fresh_org1_user().id}/deaktiver", ORG1_USER_MANAGERS)],
+    "users.activate": [Case("POST", lambda c: f"/brugere/{c.fresh_org1_user().id}/aktiver", ORG1_USER_MANAGERS)],
+    "users.reinvite": [Case("POST", lambda c: f"/brugere/{c.fresh_org1_user().id}/invitation", ORG1_USER_MANAGERS)],
+    "users.profile": [Case("GET", lambda c: "/profil", {}), Case("POST", lambda c: "/profil", {})],
+    "users.change_password": [Case("POST", lambda c: "/profil/adgangskode", {})],
+}
+
+
+def test_every_route_is_in_the_matrix(app: Flask) -> None:
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints - MATRIX.keys() == set(), "routes without permission-matrix entries"
+    assert MATRIX.keys() - endpoints == set(), "matrix entries for routes that no longer exist"
+
+
+def _clients(app: Flask, demo: DemoData) -> dict[str, tuple[FlaskClient, str | None]]:
+    """A logged-in test client and an API token per principal."""
+    clients: dict[str, tuple[FlaskClient, str | None]] = {"anonymous": (app.test_client(), None)}
+    for principal, email in EMAILS.items():
+        client = app.test_client()
+        log_in(client, email, demo.password)
+        with unit_of_work():
+            token = auth_service.create_api_token(SYSTEM, demo.user(email))
+        clients[principal] = (client, token)
+    gone = member(demo.organisations[0], Role.ADMIN)
+    client = app.test_client()
+    log_in(client, gone.email, PASSWORD)
+    with unit_of_work():
+        token = auth_service.create_api_token(SYSTEM, gone)
+        user_service.set_user_active(SYSTEM, gone.id, False)
+    clients["deactivated"] = (client, token)
+    return clients
+
+
+def _outcome(response, api: bool) -> str:  # type: ignore[no-untyped-def]
+    location = response.headers.get("Location", "")
+    if response.status_code == 401 or (not api and response.status_code == 302 and location.startswith("/log-ind")):
+        return TO_LOGIN_PAGE if location == "/log-ind" else LOGIN
+    if response.status_code in (403, 404):
+        return str(response.status_code)
+    if response.status_code < 500 and response.status_code not in (401, 405):
+        return OK
+    return f"unexpected {response.status_code}"
+
+
+def test_permission_matrix(app: Flask, demo: DemoData) -> None:
+    ctx = Ctx(demo)
+    clients = _clients(app, demo)
+    failures = []
+    # Log-out ends the sessions the other cases use, so it goes last.
+    ordered = sorted(MATRIX.items(), key=lambda item: item[0] == "auth.logout")
+    for endpoint, cases in ordered:
+        for case in cases:
+            for principal in PRINCIPALS:
+                client, token = clients[principal]
+                url = case.url(ctx)
+                headers = {"Authorization": f"Bearer {token}"} if case.api and token else {}
+                data = case.data(ctx) if callable(case.data) else case.data
+                response = client.open(url, method=case.method, data=data, headers=headers)
+                got, want = _outcome(response, case.api), case.expected(principal)
+                if want == LOGIN and got == TO_LOGIN_PAGE:
+                    got = LOGIN
+                if got != want:
+                    failures.append(f"{case.method} {url} as {principal}: expected {want}, got {got} ({response.status_code})")
+    assert not failures, "\n".join(failures)
+
+
+def test_other_organisations_object_answers_like_a_missing_one(client: FlaskClient, demo: DemoData) -> None:
+    log_in(client, EMAILS["org_editor"], demo.password)
+    other = demo.organisations[1]
+    hidden = client.get(f"/parter/{other.id}")
+    missing = client.get("/parter/999999")
+    assert hidden.status_code == missing.status_code == 404
+    # The pages may differ only by the requested path (the language links point back to it).
+    assert hidden.data.replace(f"/parter/{other.id}".encode(), b"/parter/ID") == \
+        missing.data.replace(b"/parter/999999", b"/parter/ID")
