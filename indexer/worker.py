@@ -1,23 +1,141 @@
-"""The indexer's main loop.
+"""The indexer's job loop.
 
-Run it as `indexer run` (make run starts one). It stops cleanly on SIGTERM or SIGINT,
-finishing what it is doing first. The job table it works is introduced with the
-document pipeline; until then the loop only keeps its database connection alive.
+Run it as `indexer run` (`make run` starts one; on PostgreSQL any number may run). Each
+job is claimed with a lease: an UPDATE that marks one claimable job as running, choosing
+it with `FOR UPDATE SKIP LOCKED` on PostgreSQL (so workers never wait for each other)
+and relying on SQLite's single writer otherwise. A job whose worker died is claimed again
+once its lease runs out. Failures are retried with growing delays; after MAX_ATTEMPTS
+the job is `dead`, with its error, for an admin to look at and retry.
+
+SIGTERM or SIGINT lets the current job finish, then the loop exits.
+Do not call the handlers from web requests: extraction takes seconds to minutes.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
 import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from types import FrameType
+from typing import Any
 
-from sqlalchemy import text
+from flask import Flask
+from sqlalchemy import or_, select, update
 
 from portal import create_app
+from portal.errors import BackendUnavailable
 from portal.extensions import db
+from portal.models import Job, JobStatus
+from portal.uow import unit_of_work
 
 log = logging.getLogger("indexer")
+
+MAX_ATTEMPTS = 6
+LEASE = timedelta(minutes=15)
+UPKEEP_EVERY = timedelta(hours=1)
+REMINDERS_EVERY = timedelta(minutes=10)
+
+
+def backoff(attempts: int) -> timedelta:
+    """10 s, 40 s, 2.7 min, 10.7 min, … capped at an hour."""
+    return timedelta(seconds=min(3600, 10 * 4 ** (attempts - 1)))
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    kind: str
+    object_id: int
+    payload: dict[str, Any]
+    attempts: int
+
+
+def claim_job(worker_id: str) -> Claimed | None:
+    """Lease one due job to `worker_id`, or None when nothing is due."""
+    now = _now()
+    claimable = (
+        select(Job.id)
+        .where(or_(
+            (Job.status == JobStatus.QUEUED) & (Job.run_after <= now),
+            (Job.status == JobStatus.RUNNING) & (Job.leased_until < now),  # its worker died
+        ))
+        .order_by(Job.run_after, Job.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    with unit_of_work() as session:
+        row = session.execute(
+            update(Job).where(Job.id == claimable)
+            .values(status=JobStatus.RUNNING, leased_until=now + LEASE, leased_by=worker_id, attempts=Job.attempts + 1)
+            .returning(Job.id, Job.kind, Job.object_id, Job.payload, Job.attempts)
+            .execution_options(synchronize_session=False)
+        ).first()
+    if row is None:
+        return None
+    return Claimed(id=row.id, kind=row.kind, object_id=row.object_id, payload=row.payload or {}, attempts=row.attempts)
+
+
+def finish_job(job: Claimed, worker_id: str) -> None:
+    with unit_of_work() as session:
+        session.execute(update(Job).where(Job.id == job.id, Job.leased_by == worker_id)
+                        .values(status=JobStatus.DONE, finished_at=_now(), leased_until=None, last_error=None))
+
+
+def fail_job(job: Claimed, worker_id: str, error: str) -> JobStatus:
+    """Schedule a retry, or give up after MAX_ATTEMPTS; returns the job's new status."""
+    dead = job.attempts >= MAX_ATTEMPTS
+    status = JobStatus.DEAD if dead else JobStatus.QUEUED
+    with unit_of_work() as session:
+        session.execute(update(Job).where(Job.id == job.id, Job.leased_by == worker_id).values(
+            status=status, leased_until=None, last_error=error[-4000:],
+            run_after=_now() if dead else _now() + backoff(job.attempts),
+            finished_at=_now() if dead else None))
+    return status
+
+
+Handler = Callable[[Claimed], None]
+
+
+def run_one(worker_id: str, handle: Handler) -> Claimed | None:
+    """Claim and run one job; returns it, or None when the queue had nothing due."""
+    job = claim_job(worker_id)
+    if job is None:
+        return None
+    try:
+        with unit_of_work():
+            handle(job)
+    except Exception as exc:  # any failure is recorded on the job and retried; the worker lives on
+        db.session.rollback()
+        status = fail_job(job, worker_id, "".join(traceback.format_exception_only(type(exc), exc)).strip())
+        level = logging.WARNING if isinstance(exc, BackendUnavailable) else logging.ERROR
+        log.log(level, "job %s (%s %s) failed, attempt %s: %s -> %s", job.id, job.kind, job.object_id, job.attempts,
+                exc.__class__.__name__, status.value)
+    else:
+        finish_job(job, worker_id)
+    return job
+
+
+def send_reminders(app: Flask) -> None:
+    """Queue due reminders (each at most once, whatever restarts) and deliver queued mail."""
+    from datetime import date
+
+    from portal.mail import deliver_pending
+    from portal.services.obligations import queue_reminders
+
+    settings = app.config["PORTAL"]
+    queue_reminders(date.today(), base_url=settings.base_url)
+    deliver_pending(settings)
 
 
 class _Stop:
@@ -25,24 +143,44 @@ class _Stop:
         self.event = threading.Event()
 
     def __call__(self, signum: int, _frame: FrameType | None) -> None:
-        log.info("signal %s: stopping after the current step", signum)
+        log.info("signal %s: stopping after the current job", signum)
         self.event.set()
 
 
-def run_worker(*, once: bool = False, poll_seconds: float = 2.0) -> None:
+def worker_identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_worker(*, once: bool = False, poll_seconds: float = 2.0, app: Flask | None = None) -> None:
+    """Work the queue until stopped (or, with `once`, until nothing is due)."""
+    from indexer.maintenance import periodic_upkeep
+    from indexer.runner import make_handler
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     stop = _Stop()
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    app = create_app()
-    log.info("indexer started")
-    while not stop.event.is_set():
-        with app.app_context():
-            try:
-                db.session.execute(text("SELECT 1"))
-            except Exception as exc:  # the database may be restarting; keep trying
-                log.warning("database not answering: %s", exc.__class__.__name__)
-        if once:
-            break
-        stop.event.wait(poll_seconds)
-    log.info("indexer stopped")
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+    app = app or create_app()
+    worker_id = worker_identity()
+    log.info("indexer %s started", worker_id)
+    next_upkeep = next_reminders = _now()
+    with make_handler() as handle:
+        while not stop.event.is_set():
+            with app.app_context():
+                try:
+                    if _now() >= next_upkeep:
+                        log.info("upkeep: %s", periodic_upkeep())
+                        next_upkeep = _now() + UPKEEP_EVERY
+                    if _now() >= next_reminders:
+                        send_reminders(app)
+                        next_reminders = _now() + REMINDERS_EVERY
+                    job = run_one(worker_id, handle)
+                except Exception as exc:  # the database or index may be restarting: wait and try again
+                    log.warning("queue not reachable: %s", exc.__class__.__name__)
+                    job = None
+            if job is None:
+                if once:
+                    break
+                stop.event.wait(poll_seconds)
+    log.info("indexer %s stopped", worker_id)

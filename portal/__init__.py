@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, g, jsonify, redirect, render_template, request, session, url_for
+from flask import Flask, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -100,16 +100,25 @@ def _init_login(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from portal.api import bp as api_bp
+    from portal.views.agreements import bp as agreements_bp
     from portal.views.auth import bp as auth_bp
+    from portal.views.calendar import bp as calendar_bp
+    from portal.views.dialogue import bp as dialogue_bp
     from portal.views.documents import bp as documents_bp
     from portal.views.public import bp as public_bp
+    from portal.views.search import bp as search_bp
     from portal.views.health import bp as health_bp
+    from portal.views.keyfigures import bp as keyfigures_bp
     from portal.views.main import bp as main_bp
+    from portal.views.obligations import bp as obligations_bp
+    from portal.views.operations import bp as operations_bp
     from portal.views.parties import bp as parties_bp
     from portal.views.users import bp as users_bp
     from portal.views.vendor import bp as vendor_bp
+    from portal.views.viewer import bp as viewer_bp
 
-    for bp in (auth_bp, documents_bp, health_bp, main_bp, parties_bp, public_bp, users_bp, vendor_bp):
+    for bp in (agreements_bp, auth_bp, calendar_bp, dialogue_bp, documents_bp, health_bp, keyfigures_bp, main_bp, obligations_bp,
+               operations_bp, parties_bp, public_bp, search_bp, users_bp, vendor_bp, viewer_bp):
         app.register_blueprint(bp)
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp)
@@ -174,6 +183,12 @@ def _register_template_helpers(app: Flask) -> None:
 
     role_labels = {Role.READER: N_("Læser"), Role.EDITOR: N_("Redaktør"), Role.SIGNATORY: N_("Underskriver"),
                    Role.ADMIN: N_("Administrator")}
+
+    @app.template_filter("kind_enum")
+    def _kind_enum(value: str) -> Any:
+        from portal.models import DocumentKind
+
+        return DocumentKind._value2member_map_.get(value, value)
 
     @app.context_processor
     def _helpers() -> dict[str, Any]:

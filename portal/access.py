@@ -26,7 +26,22 @@ from typing import Any, Final
 from sqlalchemy import ColumnElement, or_, true
 
 from portal.errors import Forbidden, NotFound, Unauthenticated
-from portal.models import Department, Document, DocumentKind, Party, PartyKind, Role, User, Visibility
+from portal.models import (
+    Agreement,
+    AgreementComment,
+    AgreementStatus,
+    Department,
+    Dialogue,
+    DialogueStep,
+    Document,
+    DocumentKind,
+    Obligation,
+    Party,
+    PartyKind,
+    Role,
+    User,
+    Visibility,
+)
 
 
 class _System:
@@ -231,6 +246,157 @@ def _documents_list(actor: Actor, party: Party) -> bool:
     return _party_read(actor, party)
 
 
+# --- agreements ----------------------------------------------------------------------------
+#
+# An agreement is seen only by the users of its parties (the municipality is always one).
+# Their editors write, comment and suggest; their signatories approve on the party's behalf.
+# A suggestion is accepted or rejected by an editor of another party than the one that made it.
+# Expired and terminated agreements are read-only.
+
+_CLOSED = frozenset({AgreementStatus.EXPIRED, AgreementStatus.TERMINATED})
+
+
+def _agreement_party_roles(actor: Actor, agreement: Agreement) -> dict[int, Role]:
+    mine = roles_of(actor)
+    return {pid: mine[pid] for pid in agreement.party_ids if pid in mine}
+
+
+def _agreement_read(actor: Actor, agreement: Agreement) -> bool:
+    return bool(_agreement_party_roles(actor, agreement))
+
+
+def _agreement_create(actor: Actor, party: Party) -> bool:
+    return party.active and _role_in(actor, party.id, EDIT_ROLES)
+
+
+def _agreement_update(actor: Actor, agreement: Agreement) -> bool:
+    return agreement.status not in _CLOSED and any(
+        role in EDIT_ROLES for role in _agreement_party_roles(actor, agreement).values())
+
+
+def _agreement_approve(actor: Actor, agreement: Agreement) -> bool:
+    return agreement.status not in _CLOSED and any(
+        role in APPROVE_ROLES for role in _agreement_party_roles(actor, agreement).values())
+
+
+def _suggestion_decide(actor: Actor, comment: AgreementComment) -> bool:
+    agreement = comment.agreement
+    if comment.suggestion is None or agreement.status in _CLOSED:
+        return False
+    return any(role in EDIT_ROLES and pid != comment.author_party_id
+               for pid, role in _agreement_party_roles(actor, agreement).items())
+
+
+def _comment_read(actor: Actor, comment: AgreementComment) -> bool:
+    return _agreement_read(actor, comment.agreement)
+
+
+def _comment_resolve(actor: Actor, comment: AgreementComment) -> bool:
+    return _agreement_update(actor, comment.agreement)
+
+
+def agreement_readers(agreement: Agreement) -> list[str]:
+    """The reader tokens of an agreement's search records (same answer as `agreement:read`)."""
+    return sorted(party_token(pid) for pid in agreement.party_ids)
+
+
+# --- obligations -------------------------------------------------------------------------------
+#
+# An obligation concerns two parties: the one responsible and the one that verifies. Both see
+# it, and so does the municipality, which follows every organisation. The responsible party's
+# editors report it done; the verifying party's editors verify, reject or waive it.
+
+def _obligation_read(actor: Actor, obligation: Obligation) -> bool:
+    parties = party_ids_of(actor)
+    return (obligation.responsible_party_id in parties or obligation.verifying_party_id in parties
+            or is_municipality_user(actor))
+
+
+def _obligation_report(actor: Actor, obligation: Obligation) -> bool:
+    return obligation.in_force and _role_in(actor, obligation.responsible_party_id, EDIT_ROLES)
+
+
+def _obligation_verify(actor: Actor, obligation: Obligation) -> bool:
+    return obligation.in_force and _role_in(actor, obligation.verifying_party_id, EDIT_ROLES)
+
+
+def _obligation_manage(actor: Actor, obligation: Obligation) -> bool:
+    return (_role_in(actor, obligation.responsible_party_id, EDIT_ROLES)
+            or _role_in(actor, obligation.verifying_party_id, EDIT_ROLES))
+
+
+def _allocation_record(actor: Actor, agreement: Agreement) -> bool:
+    return agreement.status not in _CLOSED and any(
+        role in EDIT_ROLES and pid != _municipality_id(agreement)
+        for pid, role in _agreement_party_roles(actor, agreement).items())
+
+
+def _allocation_department(actor: Actor, department: Department) -> bool:
+    """The organisation records its own departments' figures."""
+    return _role_in(actor, department.party_id, EDIT_ROLES)
+
+
+def _municipality_id(agreement: Agreement) -> int | None:
+    return next((p.party_id for p in agreement.parties if p.party.is_municipality), None)
+
+
+# --- key figures and area status ---------------------------------------------------------------
+#
+# Key figures are the organisation's own numbers: it and the municipality read them. The
+# municipality imports them and sets the thresholds that mark a value critical; it also records
+# each department's area status (the ministry's classification of the area).
+
+def _keyfigures_read(actor: Actor, party: Party) -> bool:
+    return not party.is_municipality and _party_read(actor, party)
+
+
+def _municipality_writer(actor: Actor, municipality: Party) -> bool:
+    return municipality.is_municipality and _role_in(actor, municipality.id, EDIT_ROLES)
+
+
+def _area_status_update(actor: Actor, department: Department) -> bool:
+    return municipality_role(actor) in EDIT_ROLES
+
+
+# --- the styringsdialog year ------------------------------------------------------------------------
+#
+# The organisation and the municipality both follow the organisation's dialogue. The organisation
+# submits its documentation package and approves the minutes; the municipality registers and
+# accepts (or returns) the package, plans and holds the meeting, drafts and publishes the minutes.
+
+_ORGANISATION_STEPS = frozenset({DialogueStep.PACKAGE_RECEIVED, DialogueStep.MINUTES_APPROVED})
+
+
+def _dialogue_read(actor: Actor, dialogue: Dialogue) -> bool:
+    return _party_read(actor, dialogue.party)
+
+
+def _dialogue_step_rule(step: DialogueStep) -> Callable[[Actor, Dialogue], bool]:
+    def rule(actor: Actor, dialogue: Dialogue) -> bool:
+        if municipality_role(actor) in EDIT_ROLES:
+            return True
+        return step in _ORGANISATION_STEPS and _role_in(actor, dialogue.party_id, EDIT_ROLES)
+
+    return rule
+
+
+def _dialogue_manage(actor: Actor, dialogue: Dialogue) -> bool:
+    return municipality_role(actor) in EDIT_ROLES
+
+
+def _dialogue_create(actor: Actor, organisation: Party) -> bool:
+    return not organisation.is_municipality and municipality_role(actor) in EDIT_ROLES
+
+
+def _overview(actor: Actor, municipality: Party) -> bool:
+    return municipality.is_municipality and municipality.id in party_ids_of(actor)
+
+
+def _jobs_manage(actor: Actor, municipality: Party) -> bool:
+    """The indexing queue is operated by the municipality's admins."""
+    return municipality.is_municipality and _role_in(actor, municipality.id, ADMIN_ROLES)
+
+
 _RULES: Final[dict[str, tuple[type, Callable[[Actor, Any], bool]]]] = {
     "party:read": (Party, _party_read),
     "party:update": (Party, _party_update),
@@ -252,6 +418,35 @@ _RULES: Final[dict[str, tuple[type, Callable[[Actor, Any], bool]]]] = {
     "document:restore": (Document, _document_restore),
     "document:publish": (Document, _document_publish),
     "documents:list": (Party, _documents_list),
+    "jobs:manage": (Party, _jobs_manage),
+    "agreement:read": (Agreement, _agreement_read),
+    "agreement:create": (Party, _agreement_create),
+    "agreement:update": (Agreement, _agreement_update),
+    "agreement:comment": (Agreement, _agreement_update),
+    "agreement:approve": (Agreement, _agreement_approve),
+    "agreement:export": (Agreement, _agreement_read),
+    "comment:read": (AgreementComment, _comment_read),
+    "comment:resolve": (AgreementComment, _comment_resolve),
+    "suggestion:decide": (AgreementComment, _suggestion_decide),
+    "obligation:create": (Agreement, _agreement_update),
+    "obligation:read": (Obligation, _obligation_read),
+    "obligation:report": (Obligation, _obligation_report),
+    "obligation:verify": (Obligation, _obligation_verify),
+    "obligation:manage": (Obligation, _obligation_manage),
+    "obligations:list": (Party, _party_read),
+    "allocation:read": (Agreement, _agreement_read),
+    "allocation:record": (Agreement, _allocation_record),
+    "allocation:department": (Department, _allocation_department),
+    "keyfigures:read": (Party, _keyfigures_read),
+    "keyfigures:import": (Party, _municipality_writer),
+    "thresholds:manage": (Party, _municipality_writer),
+    "areastatus:update": (Department, _area_status_update),
+    "dialogue:read": (Dialogue, _dialogue_read),
+    "dialogue:manage": (Dialogue, _dialogue_manage),
+    "dialogue:create": (Party, _dialogue_create),
+    "dialogues:overview": (Party, _overview),
+    "deadlines:manage": (Party, _municipality_writer),
+    **{f"dialogue:{step.value}": (Dialogue, _dialogue_step_rule(step)) for step in DialogueStep},
 }
 
 ACTIONS: Final = frozenset(_RULES)
@@ -288,7 +483,9 @@ def require(actor: Actor, action: str, obj: Any) -> None:
 
 
 _READ_ACTION: Final[dict[type, str]] = {Party: "party:read", User: "user:read", Department: "department:read",
-                                        Document: "document:read"}
+                                        Document: "document:read", Agreement: "agreement:read",
+                                        AgreementComment: "comment:read", Obligation: "obligation:read",
+                                        Dialogue: "dialogue:read"}
 
 
 # --- search -------------------------------------------------------------------------

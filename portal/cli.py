@@ -156,6 +156,38 @@ def register_commands(app: Flask) -> None:
 
     app.cli.add_command(documents)
 
+    agreements = click.Group("agreements", help="Agreements.")
+
+    @agreements.command("expire")
+    def agreements_expire() -> None:
+        """Mark active agreements whose term has ended as expired."""
+        from portal.services.agreements import expire_agreements
+
+        with unit_of_work():
+            count = expire_agreements()
+        click.echo(f"{count} agreement(s) expired.")
+
+    app.cli.add_command(agreements)
+
+    reminders = click.Group("reminders", help="Obligation reminders.")
+
+    @reminders.command("send")
+    @click.option("--today", default=None, help="Act as if it were this date (YYYY-MM-DD).")
+    def reminders_send(today: str | None) -> None:
+        """Queue today's reminders (each at most once) and deliver what is queued."""
+        from datetime import date
+
+        from portal.mail import deliver_pending
+        from portal.services.obligations import queue_reminders
+
+        day = date.fromisoformat(today) if today else date.today()
+        settings = app.config["PORTAL"]
+        queued = queue_reminders(day, base_url=settings.base_url)
+        delivered = deliver_pending(settings)
+        click.echo(f"{queued} reminder(s) queued, {delivered} message(s) delivered.")
+
+    app.cli.add_command(reminders)
+
 
 def _create_app() -> Flask:
     from portal import create_app

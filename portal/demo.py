@@ -2,8 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
+import io
+from typing import Any
+
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate
+from sqlalchemy import select
+
 from portal.access import SYSTEM
-from portal.models import Party, PartyKind, Role
+from portal.extensions import db
+from portal.models import DialogueStep, Party, PartyKind, Role, User
+from portal.services import agreements as agreement_service
+from portal.services import dialogue as dialogue_service
+from portal.services import documents as document_service
+from portal.services import obligations as obligation_service
 from portal.services import parties as party_service
 from portal.services import users as user_service
 
@@ -44,8 +59,11 @@ _ROLE_TITLES = {Role.ADMIN: "administrator", Role.EDITOR: "redaktør", Role.SIGN
 _ROLE_MAILBOX = {Role.ADMIN: "administrator", Role.EDITOR: "redaktoer", Role.SIGNATORY: "underskriver", Role.READER: "laeser"}
 
 
-def load_demo() -> list[tuple[str, str]]:
-    """Create the demo data inside the caller's unit of work; returns (e-mail, description) per log-in."""
+def load_demo(*, living: bool = True) -> list[tuple[str, str]]:
+    """Create the demo data inside the caller's unit of work; returns (e-mail, description) per log-in.
+
+    With `living`, also two styringsår of documents, dialogues, a published meeting, agreements,
+    obligations in every status and key figures, so a new user sees a portal in use."""
     logins: list[tuple[str, str]] = []
     municipality = party_service.create_party(SYSTEM, kind=PartyKind.MUNICIPALITY, name=MUNICIPALITY_NAME,
                                               cvr=demo_cvr(0), municipality_name="Fjordby")
@@ -86,4 +104,102 @@ def load_demo() -> list[tuple[str, str]]:
         for org in served:
             user_service.invite_user(SYSTEM, org, email=email, name=person, role=role, password=DEMO_PASSWORD)
         logins.append((email, f"Fjordby Boligadministration ({_ROLE_TITLES[role]}) for " + " og ".join(o.name for o in served)))
+    if living:
+        load_living_year()
     return logins
+
+
+# --- a living portal: two styringsår of documents, dialogues, agreements and obligations ----------
+
+def _pdf(title: str, paragraphs: list[str]) -> bytes:
+    """A small real PDF with Danish text, so the demo's documents extract and search like real ones."""
+    styles = getSampleStyleSheet()
+    story: list[Any] = [Paragraph(title, styles["Title"])]
+    for index, text in enumerate(paragraphs):
+        if index and index % 3 == 0:
+            story.append(PageBreak())
+        story.append(Paragraph(text, styles["BodyText"]))
+    buffer = io.BytesIO()
+    SimpleDocTemplate(buffer, pagesize=A4, title=title).build(story)
+    return buffer.getvalue()
+
+
+def _minutes_text(name: str, year: int) -> list[str]:
+    return [
+        f"Referat af styringsdialogmødet {year} mellem Fjordby Kommune og {name}.",
+        "Regnskab og nøgletal: Parterne gennemgik regnskabet. Henlæggelserne pr. bolig er lave i afdeling 102.",
+        "Vedligeholdelse og fysisk tilstand: Organisationen fremlægger en vedligeholdelsesplan for afdeling 102.",
+        "Beboersammensætning og boligsocial indsats: Parterne drøftede fleksibel udlejning og kombineret udlejning.",
+        "Kommunal anvisning: Kommunen anviser fortsat 25 procent af de ledige familieboliger.",
+        "Opfølgning på sidste års aftaler: Aftalerne om tomgang og fraflytning er opfyldt.",
+        "Nye aftaler: Organisationen indberetter kvartalsvis boliger tilbudt til kommunal anvisning.",
+    ]
+
+
+def load_living_year(today: date | None = None) -> None:
+    """Documents for two styringsår, a held and published meeting with agreements, and obligations
+    in every status for the first organisation; a started dialogue for the others."""
+    today = today or date.today()
+    municipality = party_service.get_municipality()
+    organisations = party_service.list_organisations(SYSTEM)
+    first = next(o for o in organisations if o.name == ORGANISATIONS[0][0])
+    muni_editor = db.session.scalar(select(User).where(User.email == "redaktoer@fjordby.dk"))
+    org_editor = db.session.scalar(select(User).where(User.email == "redaktoer@fjordby-boligselskab.dk"))
+    years = (today.year - 1, today.year)
+    for year in years:
+        for org in organisations:
+            for kind, title in (("styringsrapport", "Styringsrapport"), ("regnskab", "Regnskab"),
+                                ("aarsberetning", "Årsberetning")):
+                if org is not first and kind == "aarsberetning" and year == years[1]:
+                    continue  # some packages are still incomplete this year
+                document_service.upload_document(SYSTEM, org.id, {"kind": kind, "year": str(year),
+                                                                  "title": f"{title} {year} – {org.name}"},
+                                                 io.BytesIO(_pdf(f"{title} {year}", [
+                                                     f"{title} for {org.name}, styringsår {year}.",
+                                                     "Driften er stabil. Tomgangen er faldet, og fraflytningen er som året før.",
+                                                     "Henlæggelserne til planlagt vedligeholdelse følger planen."])),
+                                                 f"{kind}-{year}.pdf", max_size=10**8)
+    # Last year's dialogue with the first organisation: complete, minutes published.
+    dialogue = dialogue_service.open_dialogue(muni_editor, first.id, years[0])
+    for step in (DialogueStep.PACKAGE_RECEIVED, DialogueStep.PACKAGE_ACCEPTED):
+        dialogue_service.take_step(muni_editor, dialogue.id, step, on=date(years[0], 6, 20))
+    dialogue_service.plan_meeting(muni_editor, dialogue.id, {"starts_at": f"{years[0]}-10-14 10:00",
+                                                            "location": "Fjordby Rådhus, mødelokale 2",
+                                                            "participants": "Mette Kommunesen, Lars Tilsyn, Hanne Boligsen"})
+    dialogue_service.take_step(muni_editor, dialogue.id, DialogueStep.MEETING_HELD, on=date(years[0], 10, 14))
+    minutes = document_service.upload_document(
+        muni_editor, first.id, {"kind": "referat", "year": str(years[0]), "title": f"Referat af styringsdialogen {years[0]}"},
+        io.BytesIO(_pdf(f"Referat {years[0]}", _minutes_text(first.name, years[0]))), f"referat-{years[0]}.pdf",
+        max_size=10**8)
+    dialogue_service.attach_minutes(muni_editor, dialogue.id, minutes.id)
+    dialogue_service.take_step(muni_editor, dialogue.id, DialogueStep.MINUTES_DRAFTED, on=date(years[0], 10, 28))
+    dialogue_service.take_step(org_editor, dialogue.id, DialogueStep.MINUTES_APPROVED, on=date(years[0], 11, 10))
+    dialogue_service.take_step(muni_editor, dialogue.id, DialogueStep.MINUTES_PUBLISHED, on=date(years[0], 11, 15))
+    # The meeting's agreements, in every status.
+    made = [dialogue_service.add_meeting_agreement(muni_editor, dialogue.id, {
+        "title": title, "responsible_party": str(first.id), "first_due": due.isoformat()})
+        for title, due in (("Vedligeholdelsesplan for afdeling 102", today - timedelta(days=20)),
+                           ("Plan for nedbringelse af tomgang", today + timedelta(days=10)),
+                           ("Beboerundersøgelse i Kildeparken", today + timedelta(days=60)),
+                           ("Redegørelse for fraflytning", today - timedelta(days=40)),
+                           ("Opdateret husorden", today - timedelta(days=5)),
+                           ("Rapport om henlæggelser", today - timedelta(days=30)))]
+    first_due = [obligation.occurrences[0].id for obligation in made]
+    evidence = [{"url": "https://fjordby-boligselskab.dk/dokumentation"}]
+    obligation_service.start(org_editor, first_due[1])
+    obligation_service.report_done(org_editor, first_due[2], comment="Undersøgelsen er gennemført.", evidence=evidence)
+    obligation_service.report_done(org_editor, first_due[3], comment="", evidence=evidence)
+    obligation_service.verify(muni_editor, first_due[3])
+    obligation_service.report_done(org_editor, first_due[4], comment="", evidence=evidence)
+    obligation_service.reject(muni_editor, first_due[4], "Husordenen er ikke vedtaget på et afdelingsmøde.")
+    obligation_service.waive(muni_editor, first_due[5], "Indgår i næste års styringsrapport.")
+    # This year: dialogues begun.
+    for org in organisations:
+        current = dialogue_service.open_dialogue(muni_editor, org.id, years[1])
+        if org is first:
+            dialogue_service.take_step(muni_editor, current.id, DialogueStep.PACKAGE_RECEIVED, on=today)
+    # A strategic agreement under negotiation with every organisation.
+    agreement_service.create_agreement(muni_editor, {
+        "title": f"Strategisk aftale om udlejning og balancerede byer {years[1]}-{years[1] + 3}", "type": "strategisk",
+        "organisations": [o.id for o in organisations], "term_start": f"{years[1]}-01-01",
+        "term_end": f"{years[1] + 3}-12-31"})

@@ -10,6 +10,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
@@ -130,7 +131,30 @@ def client(app: Flask):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def demo(app: Flask) -> "DemoData":
+def demo(app: Flask) -> Any:
     from tests.factories import DemoData
 
     return DemoData.load()
+
+
+@pytest.fixture
+def demo_app(app_config: dict[str, object]) -> Iterator[Any]:
+    """Make an app with some settings overridden, the demo loaded and a user logged in:
+    `app, client, demo = demo_app(storage_url=..., login="redaktoer@...")`."""
+    from tests.factories import DemoData, log_in
+
+    made: list[Flask] = []
+
+    def make(*, login: str = "redaktoer@fjordby-boligselskab.dk", **overrides: object) -> tuple[Flask, FlaskClient, DemoData]:
+        app = create_app({**app_config, **overrides})
+        app.test_client_class = IsolatedClient
+        with app.app_context():
+            demo = DemoData.load()
+        client = app.test_client()
+        log_in(client, login, demo.password)
+        made.append(app)
+        return app, client, demo
+
+    yield make
+    for app in made:
+        app.extensions["database"].dispose()

@@ -10,13 +10,19 @@ from flask.testing import FlaskClient
 
 def make_pdf(text: str = "Referat af styringsdialogmødet", pages: int = 1) -> bytes:
     """A valid PDF with `text` on each page (Helvetica, WinAnsi: Danish letters included)."""
+    return make_pdf_pages([f"{text} side {i + 1}" for i in range(pages)])
+
+
+def make_pdf_pages(texts: list[str]) -> bytes:
+    """A valid PDF whose page n shows texts[n-1] (one line each)."""
+    pages = len(texts)
     objects: list[bytes] = []
     page_ids = [3 + 2 * i for i in range(pages)]
     font_id = 3 + 2 * pages
     objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
     objects.append(b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % p for p in page_ids) + b"] /Count %d >>" % pages)
     for i in range(pages):
-        line = f"{text} side {i + 1}".encode("cp1252").replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+        line = texts[i].encode("cp1252").replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
         stream = b"BT /F1 14 Tf 72 720 Td (" + line + b") Tj ET"
         objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 %d 0 R >> >> "
                        b"/Contents %d 0 R >>" % (font_id, page_ids[i] + 1))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import factory
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
@@ -89,7 +90,7 @@ class DemoData:
     @classmethod
     def load(cls) -> "DemoData":
         with unit_of_work():
-            load_demo()
+            load_demo(living=False)
         parties = list(db.session.scalars(select(Party).order_by(Party.id)))
         municipality = next(p for p in parties if p.kind is PartyKind.MUNICIPALITY)
         return cls(municipality=municipality, organisations=[p for p in parties if p is not municipality],
@@ -99,3 +100,31 @@ class DemoData:
         user = db.session.scalar(select(User).where(User.email == email))
         assert user is not None, email
         return user
+
+
+class ApiUser:
+    """A demo or factory user's view of the JSON API, with a fresh token."""
+
+    def __init__(self, app: Flask, email: str) -> None:
+        from portal.access import SYSTEM
+        from portal.services.auth import create_api_token
+
+        user = db.session.scalar(select(User).where(User.email == email))
+        assert user is not None, email
+        with unit_of_work():
+            token = create_api_token(SYSTEM, user)
+        self.client, self.headers = app.test_client(), {"Authorization": f"Bearer {token}"}
+
+    def get(self, path: str):  # type: ignore[no-untyped-def]
+        return self.client.get(f"/api/v1{path}", headers=self.headers)
+
+    def patch(self, path: str, body: dict):  # type: ignore[no-untyped-def]
+        return self.client.patch(f"/api/v1{path}", json=body, headers=self.headers)
+
+    def post(self, path: str, body: dict):  # type: ignore[no-untyped-def]
+        return self.client.post(f"/api/v1{path}", json=body, headers=self.headers)
+
+    def search(self, **params: str) -> dict:
+        response = self.client.get("/api/v1/search", query_string=params, headers=self.headers)
+        assert response.status_code == 200, response.get_data(as_text=True)[:300]
+        return response.json

@@ -113,3 +113,18 @@ def test_api_hides_other_organisations_documents(client: FlaskClient) -> None:
                                        "file": (io.BytesIO(make_pdf()), "r.pdf"), "organisation": owner.cvr,
                                        "kind": "referat", "year": "2025"})
     assert upload_elsewhere.status_code == 404
+
+
+def test_openapi_document_describes_every_api_route(app, client: FlaskClient) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    documented = {(path, method) for path, item in client.get("/api/v1/openapi.json").json["paths"].items()
+                  for method in item}
+    routes = set()
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/") or rule.endpoint == "api.openapi":
+            continue
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule[len("/api/v1"):])
+        routes.update((path, method.lower()) for method in rule.methods - {"HEAD", "OPTIONS"})
+    assert routes - documented == set(), "API routes missing from the OpenAPI document"
+    assert documented - routes == set(), "OpenAPI paths with no route"

@@ -10,7 +10,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 
-from portal import create_app
 from portal.backends import object_store
 from portal.extensions import db
 from portal.models import Document, DocumentVersion, Job
@@ -111,8 +110,9 @@ def test_unsafe_filenames_are_refused_whatever_the_channel(filename: str, messag
     assert check_filename("Referat – styringsdialog 2025 (endelig).pdf") == "Referat – styringsdialog 2025 (endelig).pdf"
 
 
-def test_file_over_the_limit_is_refused_before_anything_is_stored(app_config: dict[str, object], demo_free_app) -> None:  # type: ignore[no-untyped-def]
-    app, client, org_id = demo_free_app(max_upload_bytes=64 * 1024)
+def test_file_over_the_limit_is_refused_before_anything_is_stored(demo_app) -> None:  # type: ignore[no-untyped-def]
+    app, client, demo = demo_app(max_upload_bytes=64 * 1024)
+    org_id = demo.organisations[0].id
     big = make_pdf() + b"%" + b"x" * (80 * 1024)
     with app.app_context():
         before = _counts()
@@ -124,8 +124,9 @@ def test_file_over_the_limit_is_refused_before_anything_is_stored(app_config: di
         assert _counts() == before
 
 
-def test_store_that_refuses_connections_gives_a_clear_error_and_no_row(demo_free_app) -> None:  # type: ignore[no-untyped-def]
-    app, client, org_id = demo_free_app(storage_url="s3://key:secret@127.0.0.1:9/dokumenter")
+def test_store_that_refuses_connections_gives_a_clear_error_and_no_row(demo_app) -> None:  # type: ignore[no-untyped-def]
+    app, client, demo = demo_app(storage_url="s3://key:secret@127.0.0.1:9/dokumenter")
+    org_id = demo.organisations[0].id
     response = client.post(f"/parter/{org_id}/dokumenter/ny", data={
         "kind": "referat", "year": "2025", "visibility": "dialogue", "files": (io.BytesIO(make_pdf()), "referat.pdf")},
         content_type="multipart/form-data", headers={"Accept": "application/json"})
@@ -206,27 +207,3 @@ def test_storage_check_removes_old_orphans_and_reports_missing_objects(editor: F
     kept = db.session.scalar(select(DocumentVersion))
     store.delete(kept.object_key)
     assert check_storage().missing_objects == [(kept.document_id, 1, kept.object_key)]
-
-
-@pytest.fixture
-def demo_free_app(app_config: dict[str, object]):  # type: ignore[no-untyped-def]
-    """An app with overridden settings, the demo loaded, and an org editor logged in."""
-    made = []
-
-    def make(**overrides: object):  # type: ignore[no-untyped-def]
-        from tests.conftest import IsolatedClient
-        from tests.factories import DemoData as Demo
-
-        app = create_app({**app_config, **overrides})
-        app.test_client_class = IsolatedClient
-        with app.app_context():
-            demo = Demo.load()
-            org_id = demo.organisations[0].id
-        client = app.test_client()
-        log_in(client, ORG_EDITOR, demo.password)
-        made.append(app)
-        return app, client, org_id
-
-    yield make
-    for app in made:
-        app.extensions["database"].dispose()

@@ -11,15 +11,18 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from portal.access import SYSTEM
 from portal.extensions import db
-from portal.models import Role
+from portal.models import Job, Role
+from portal.services import agreements as agreement_service
 from portal.services import auth as auth_service
+from portal.services import dialogue as dialogue_service
 from portal.services import documents as document_service
+from portal.services import obligations as obligation_service
 from portal.services import users as user_service
 from portal.uow import unit_of_work
 from tests.documents_helpers import make_pdf
@@ -71,6 +74,48 @@ class Ctx:
                 document_service.delete_document(SYSTEM, document.id)
         return document.id
 
+    def agreement(self) -> int:
+        """A new individual agreement between the municipality and org1."""
+        with unit_of_work():
+            return agreement_service.create_agreement(SYSTEM, {
+                "title": "Matrixaftale", "type": "individuel", "organisations": [self.org1.id]}).id
+
+    def comment(self, *, suggestion: str | None = None) -> int:
+        """A fresh comment (or suggestion) by org1's editor on a new agreement's first section."""
+        agreement_id = self.agreement()
+        agreement = agreement_service.get_agreement(SYSTEM, agreement_id)
+        section = agreement_service.get_revision(agreement).content["order"][0]
+        editor = self.demo.user("redaktoer@fjordby-boligselskab.dk")
+        with unit_of_work():
+            return agreement_service.add_comment(editor, agreement_id, section, "Matrix", suggestion=suggestion).id
+
+    def dialogue(self) -> int:
+        """A new dialogue of org1, each in a styringsår of its own."""
+        with unit_of_work():
+            return dialogue_service.open_dialogue(SYSTEM, self.org1.id, self.fresh_year()).id
+
+    def occurrence(self) -> int:
+        """The open occurrence of a new meeting agreement: org1 responsible, the municipality verifies."""
+        dialogue_id = self.dialogue()
+        with unit_of_work():
+            dialogue_service.plan_meeting(SYSTEM, dialogue_id, {"starts_at": "2030-10-01T10:00"})
+            obligation = dialogue_service.add_meeting_agreement(SYSTEM, dialogue_id, {
+                "title": "Matrix", "responsible_party": self.org1.id, "first_due": "2030-12-01"})
+        return obligation.occurrences[0].id
+
+    def fresh_year(self) -> int:
+        self._years = getattr(self, "_years", 2040) + 1
+        return self._years
+
+    def calendar_token(self) -> str:
+        user = member(self.org1, Role.EDITOR)
+        with unit_of_work():
+            return obligation_service.create_calendar_feed(SYSTEM, user)
+
+    def job_id(self) -> int:
+        document_id = self.document()
+        return db.session.scalar(select(Job.id).where(Job.object_id == document_id))
+
     def upload_form(self) -> dict[str, object]:
         return {"organisation": self.org1.cvr, "kind": "referat", "year": "2025", "visibility": "dialogue",
                 "file": (io.BytesIO(make_pdf("Matrix")), "matrix.pdf"),
@@ -92,6 +137,7 @@ class Case:
     default: str = OK
     api: bool = False
     data: dict[str, object] | Callable[[Ctx], dict[str, object]] = field(default_factory=dict)
+    json: dict[str, object] | Callable[[Ctx], dict[str, object]] | None = None
 
     def expected(self, principal: str) -> str:
         if principal in ("anonymous", "deactivated") and principal not in self.expect:
@@ -112,11 +158,20 @@ ADMINS_OF_ORG1 = only(("muni_admin", "org_admin"), FORBIDDEN, company=NOT_FOUND)
 EDITORS_OF_ORG1 = only(("muni_admin", "org_admin", "org_editor", "org_signatory"), FORBIDDEN, company=NOT_FOUND)
 ORG1_USER_MANAGERS = only(("muni_admin", "org_admin"), NOT_FOUND)
 ALL_LOGGED_IN_404 = only((), NOT_FOUND)
+AGREEMENT_PARTIES = only((*MUNICIPALITY, *ORGANISATION), NOT_FOUND)
+AGREEMENT_EDITORS = only(("muni_admin", "muni_editor", "muni_signatory", "org_admin", "org_editor", "org_signatory"),
+                         FORBIDDEN, company=NOT_FOUND)
+AGREEMENT_SIGNATORIES = only(("muni_signatory", "org_signatory"), FORBIDDEN, company=NOT_FOUND)
+AGREEMENT_CREATORS = only(("muni_admin", "muni_editor", "muni_signatory", "org_admin", "org_editor", "org_signatory",
+                           "company"), FORBIDDEN)
 EVERYONE_404 = {p: NOT_FOUND for p in PRINCIPALS}
 ORG1_OR_MUNI_WRITERS = only(("muni_admin", "muni_editor", "muni_signatory", "org_admin", "org_editor", "org_signatory"),
                             FORBIDDEN, company=NOT_FOUND)
 MUNI_WRITERS = only(("muni_admin", "muni_editor", "muni_signatory"), FORBIDDEN, company=NOT_FOUND)
 RESTORERS = only(("muni_admin", "org_admin"), NOT_FOUND)
+ORG1_WRITERS = only(("org_admin", "org_editor", "org_signatory"), FORBIDDEN, company=NOT_FOUND)
+MUNICIPALITY_ONLY = only(MUNICIPALITY, FORBIDDEN)
+MUNI_WRITERS_ONLY = only(("muni_admin", "muni_editor", "muni_signatory"), FORBIDDEN)
 
 MATRIX: dict[str, list[Case]] = {
     "auth.login": [Case("GET", lambda c: "/log-ind", EVERYONE_OK)],
@@ -192,6 +247,114 @@ MATRIX: dict[str, list[Case]] = {
     "api.get_document": [Case("GET", lambda c: f"/api/v1/documents/{c.document()}", MUNI_OK_ORG1_OK, api=True),
                          Case("GET", lambda c: "/api/v1/documents/999999", ALL_LOGGED_IN_404, api=True)],
     "api.document_file": [Case("GET", lambda c: f"/api/v1/documents/{c.document()}/file", MUNI_OK_ORG1_OK, api=True)],
+    "documents.status": [Case("GET", lambda c: f"/dokumenter/{c.document()}/status", MUNI_OK_ORG1_OK)],
+    "search.index": [Case("GET", lambda c: "/soeg?q=aftale", {})],
+    "api.search": [Case("GET", lambda c: "/api/v1/search?q=aftale", {}, api=True)],
+    "operations.jobs": [Case("GET", lambda c: "/drift/jobs", only(("muni_admin",), FORBIDDEN))],
+    "operations.retry": [Case("POST", lambda c: f"/drift/jobs/{c.job_id()}/igen", only(("muni_admin",), FORBIDDEN))],
+    "api.create_agreement": [Case("POST", lambda c: "/api/v1/agreements", AGREEMENT_EDITORS, api=True,
+                                  json=lambda c: {"title": "Ny", "type": "individuel", "organisations": [c.org1.id]})],
+    "api.get_agreement": [Case("GET", lambda c: f"/api/v1/agreements/{c.agreement()}", AGREEMENT_PARTIES, api=True),
+                          Case("GET", lambda c: "/api/v1/agreements/999999", ALL_LOGGED_IN_404, api=True)],
+    "api.patch_agreement": [Case("PATCH", lambda c: f"/api/v1/agreements/{c.agreement()}", AGREEMENT_EDITORS, api=True,
+                                 json={"base_revision": 1, "sections": {}})],
+    "api.add_agreement_section": [Case("POST", lambda c: f"/api/v1/agreements/{c.agreement()}/sections",
+                                       AGREEMENT_EDITORS, api=True, json={"heading": "Nyt", "base_revision": 1})],
+    "api.approve_agreement": [Case("POST", lambda c: f"/api/v1/agreements/{c.agreement()}/approvals",
+                                   AGREEMENT_SIGNATORIES, api=True, json={"revision": 1})],
+    "viewer.show": [Case("GET", lambda c: f"/dokumenter/{c.document()}/vis?side=1&q=matrix", MUNI_OK_ORG1_OK),
+                    Case("GET", lambda c: "/dokumenter/999999/vis", ALL_LOGGED_IN_404),
+                    Case("GET", lambda c: f"/dokumenter/{c.document()}/vis?version=7", ALL_LOGGED_IN_404),
+                    Case("GET", lambda c: f"/dokumenter/{c.document(deleted=True)}/vis", RESTORERS)],
+    "viewer.matches": [Case("GET", lambda c: f"/dokumenter/{c.document()}/fund?q=matrix", MUNI_OK_ORG1_OK),
+                       Case("GET", lambda c: "/dokumenter/999999/fund?q=matrix", ALL_LOGGED_IN_404)],
+    # The secret address is the key: calendar programs cannot log in.
+    "calendar.feed": [Case("GET", lambda c: f"/kalender/{c.calendar_token()}.ics", EVERYONE_OK),
+                      Case("GET", lambda c: "/kalender/ukendt.ics", EVERYONE_404)],
+    "agreements.index": [Case("GET", lambda c: "/aftaler", {})],
+    "agreements.create": [Case("GET", lambda c: "/aftaler/ny", AGREEMENT_CREATORS),
+                          Case("POST", lambda c: "/aftaler/ny", AGREEMENT_CREATORS)],
+    "agreements.show": [Case("GET", lambda c: f"/aftaler/{c.agreement()}", AGREEMENT_PARTIES),
+                        Case("GET", lambda c: "/aftaler/999999", ALL_LOGGED_IN_404)],
+    "agreements.history": [Case("GET", lambda c: f"/aftaler/{c.agreement()}/historik", AGREEMENT_PARTIES)],
+    "agreements.compare": [Case("GET", lambda c: f"/aftaler/{c.agreement()}/sammenlign?fra=1&til=1", AGREEMENT_PARTIES)],
+    "agreements.edit": [Case("GET", lambda c: f"/aftaler/{c.agreement()}/rediger", AGREEMENT_EDITORS),
+                        Case("POST", lambda c: f"/aftaler/{c.agreement()}/rediger", AGREEMENT_EDITORS,
+                             data={"base_revision": "1"})],
+    "agreements.presence": [Case("POST", lambda c: f"/aftaler/{c.agreement()}/tilstede", AGREEMENT_EDITORS,
+                                 data={"section_id": "s0"})],
+    "agreements.restore": [Case("POST", lambda c: f"/aftaler/{c.agreement()}/revisioner/1/gendan", AGREEMENT_EDITORS)],
+    "agreements.negotiate": [Case("POST", lambda c: f"/aftaler/{c.agreement()}/forhandling", AGREEMENT_EDITORS)],
+    "agreements.add_section": [Case("POST", lambda c: f"/aftaler/{c.agreement()}/afsnit", AGREEMENT_EDITORS,
+                                    data={"heading": "Matrix", "base_revision": "1"})],
+    "agreements.add_comment": [Case("POST", lambda c: f"/aftaler/{c.agreement()}/kommentarer", AGREEMENT_EDITORS,
+                                    data={"section_id": "s0", "body": "Matrix"})],
+    "agreements.resolve_comment": [Case("POST", lambda c: f"/kommentarer/{c.comment()}/loes", AGREEMENT_EDITORS)],
+    "agreements.approve": [Case("POST", lambda c: f"/aftaler/{c.agreement()}/godkend", AGREEMENT_SIGNATORIES,
+                                data={"revision": "1"})],
+    "agreements.export": [Case("POST", lambda c: f"/aftaler/{c.agreement()}/eksport", AGREEMENT_PARTIES)],
+    # A suggestion by org1 is decided by the other party: the municipality's writers.
+    "agreements.accept_suggestion": [Case("POST", lambda c: f"/kommentarer/{c.comment(suggestion='Ny tekst')}/accepter",
+                                          MUNI_WRITERS)],
+    "agreements.reject_suggestion": [Case("POST", lambda c: f"/kommentarer/{c.comment(suggestion='Ny tekst')}/afvis",
+                                          MUNI_WRITERS)],
+    "dialogue.overview": [Case("GET", lambda c: "/styringsdialog?aar=2026", {})],
+    "dialogue.for_party": [Case("GET", lambda c: f"/parter/{c.org1.id}/styringsdialog/{c.fresh_year()}", MUNI_OK_ORG1_OK),
+                           Case("GET", lambda c: "/parter/999999/styringsdialog/2026", ALL_LOGGED_IN_404)],
+    "dialogue.start": [Case("POST", lambda c: f"/parter/{c.org1.id}/styringsdialog/{c.fresh_year()}/start",
+                            only(("muni_admin", "muni_editor", "muni_signatory"), FORBIDDEN, company=NOT_FOUND))],
+    "dialogue.show": [Case("GET", lambda c: f"/styringsdialog/{c.dialogue()}", MUNI_OK_ORG1_OK),
+                      Case("GET", lambda c: "/styringsdialog/999999", ALL_LOGGED_IN_404)],
+    "dialogue.step": [Case("POST", lambda c: f"/styringsdialog/{c.dialogue()}/trin", ORG1_OR_MUNI_WRITERS,
+                           data={"step": "package_received"})],
+    "dialogue.meeting": [Case("POST", lambda c: f"/styringsdialog/{c.dialogue()}/moede", MUNI_WRITERS,
+                              data={"starts_at": "2030-10-01T10:00"})],
+    "dialogue.agenda": [Case("POST", lambda c: f"/styringsdialog/{c.dialogue()}/dagsorden", MUNI_WRITERS)],
+    "dialogue.minutes": [Case("POST", lambda c: f"/styringsdialog/{c.dialogue()}/referat", MUNI_WRITERS)],
+    "dialogue.meeting_agreement": [Case("POST", lambda c: f"/styringsdialog/{c.dialogue()}/aftaler", MUNI_WRITERS)],
+    "dialogue.deadlines": [Case("GET", lambda c: "/styringsdialog/frister", only(("muni_admin", "muni_editor", "muni_signatory"), FORBIDDEN)),
+                           Case("POST", lambda c: "/styringsdialog/frister", only(("muni_admin", "muni_editor", "muni_signatory"), FORBIDDEN))],
+    "obligations.mine": [Case("GET", lambda c: "/forpligtelser", {})],
+    "obligations.overview": [Case("GET", lambda c: "/forpligtelser/alle", MUNICIPALITY_ONLY)],
+    "obligations.export": [Case("GET", lambda c: "/forpligtelser/alle.csv", MUNICIPALITY_ONLY)],
+    "obligations.show": [Case("GET", lambda c: f"/forpligtelser/{c.occurrence()}", MUNI_OK_ORG1_OK),
+                         Case("GET", lambda c: "/forpligtelser/999999", ALL_LOGGED_IN_404)],
+    "obligations.report": [Case("POST", lambda c: f"/forpligtelser/{c.occurrence()}/meld-udfoert", ORG1_WRITERS,
+                                data={"comment": "Matrix", "url": "https://example.dk/bevis"})],
+    "obligations.start": [Case("POST", lambda c: f"/forpligtelser/{c.occurrence()}/paabegynd", ORG1_WRITERS)],
+    "obligations.verify": [Case("POST", lambda c: f"/forpligtelser/{c.occurrence()}/godkend", MUNI_WRITERS)],
+    "obligations.reject": [Case("POST", lambda c: f"/forpligtelser/{c.occurrence()}/afvis", MUNI_WRITERS,
+                                data={"reason": "Matrix"})],
+    "obligations.waive": [Case("POST", lambda c: f"/forpligtelser/{c.occurrence()}/frafald", MUNI_WRITERS,
+                               data={"reason": "Matrix"})],
+    "obligations.new": [Case("GET", lambda c: f"/aftaler/{c.agreement()}/forpligtelser/ny", AGREEMENT_EDITORS),
+                        Case("POST", lambda c: f"/aftaler/{c.agreement()}/forpligtelser/ny", AGREEMENT_EDITORS,
+                             data=lambda c: {"title": "Matrix", "responsible_party": str(c.org1.id),
+                                             "first_due": "2030-01-01", "recurrence": "none"})],
+    "obligations.for_agreement": [Case("GET", lambda c: f"/aftaler/{c.agreement()}/forpligtelser", AGREEMENT_PARTIES)],
+    # The organisation records its own departments' allocation; the municipality reads it.
+    "obligations.allocation": [
+        Case("GET", lambda c: f"/aftaler/{c.agreement()}/anvisning", AGREEMENT_PARTIES),
+        Case("POST", lambda c: f"/aftaler/{c.agreement()}/anvisning", ORG1_WRITERS,
+             data=lambda c: {"department": str(c.org1.departments[0].id), "year": "2030", "quarter": "1",
+                             "vacant": "4", "offered": "1", "taken": "1"})],
+    "obligations.create_calendar": [Case("POST", lambda c: "/profil/kalender", {})],
+    "obligations.revoke_calendar": [Case("POST", lambda c: "/profil/kalender/tilbagekald", {})],
+    "keyfigures.overview": [Case("GET", lambda c: "/noegletal", MUNICIPALITY_ONLY)],
+    "keyfigures.import_figures": [Case("POST", lambda c: "/noegletal/import", MUNI_WRITERS_ONLY,
+                                       data=lambda c: {"file": (io.BytesIO(
+                                           f"cvr;lbf;year;metric;value\n{c.org1.cvr};;2030;tomgang;1,5\n".encode()),
+                                           "noegletal.csv")})],
+    "keyfigures.thresholds": [Case("GET", lambda c: "/noegletal/graenser", MUNICIPALITY_ONLY),
+                              Case("POST", lambda c: "/noegletal/graenser", MUNI_WRITERS_ONLY)],
+    "keyfigures.party": [Case("GET", lambda c: f"/parter/{c.org1.id}/noegletal", MUNI_OK_ORG1_OK),
+                         Case("GET", lambda c: f"/parter/{c.demo.municipality.id}/noegletal", only((), FORBIDDEN))],
+    "keyfigures.trend": [Case("GET", lambda c: f"/parter/{c.org1.id}/noegletal/tomgang", MUNI_OK_ORG1_OK),
+                         Case("GET", lambda c: "/parter/999999/noegletal/tomgang", ALL_LOGGED_IN_404)],
+    "keyfigures.area_status": [
+        Case("GET", lambda c: f"/afdelinger/{c.org1.departments[0].id}/omraadestatus", MUNI_OK_ORG1_OK),
+        Case("POST", lambda c: f"/afdelinger/{c.org1.departments[0].id}/omraadestatus", MUNI_WRITERS,
+             data={"year": "2030", "status": "forebyggelsesomraade"})],
     "users.show": [Case("GET", lambda c: f"/brugere/{c.fresh_org1_user().id}", ORG1_USER_MANAGERS),
                    Case("GET", lambda c: "/brugere/999999", ALL_LOGGED_IN_404)],
     "users.deactivate": [Case("POST", lambda c: f"/brugere/{c.fresh_org1_user().id}/deaktiver", ORG1_USER_MANAGERS)],
@@ -251,7 +414,11 @@ def test_permission_matrix(app: Flask, demo: DemoData) -> None:
                 url = case.url(ctx)
                 headers = {"Authorization": f"Bearer {token}"} if case.api and token else {}
                 data = case.data(ctx) if callable(case.data) else case.data
-                response = client.open(url, method=case.method, data=data, headers=headers)
+                if case.json is not None:
+                    body = case.json(ctx) if callable(case.json) else case.json
+                    response = client.open(url, method=case.method, json=body, headers=headers)
+                else:
+                    response = client.open(url, method=case.method, data=data, headers=headers)
                 got, want = _outcome(response, case.api), case.expected(principal)
                 if want == LOGIN and got == TO_LOGIN_PAGE:
                     got = LOGIN

@@ -8,8 +8,10 @@ from flask import Blueprint, current_app, g, jsonify, request, url_for
 
 from portal.downloads import send_version
 from portal.errors import InvalidInput, Unauthenticated
+from portal.services import agreements as agreement_service
 from portal.services import documents as document_service
 from portal.services import parties as party_service
+from portal.services import search as search_service
 from portal.services.uploads import check_declared_size
 from portal.services.auth import user_for_token
 from portal.uow import unit_of_work
@@ -90,6 +92,102 @@ def get_document(document_id: int) -> Any:
 def document_file(document_id: int) -> Any:
     version = request.args.get("version", type=int)
     return send_version(document_service.get_version(current_actor(), document_id, version))
+
+
+@bp.route("/search")
+def search() -> Any:
+    """Hits grouped per document, best page first; `page`/`snippet` are the best page's."""
+    results = search_service.search(current_actor(), search_service.SearchForm.from_args(request.args))
+    hits = []
+    for hit in results.hits:
+        best = hit.pages[0] if hit.pages else None
+        hits.append({
+            "document_id": hit.document_id, "title": hit.title, "organisation": hit.organisation_id,
+            "organisation_name": hit.organisation_name, "kind": hit.kind, "year": hit.year,
+            "page": best.page if best else None, "snippet": best.snippet_html if best else "", "score": hit.score,
+            "pages": [{"page": p.page, "snippet": p.snippet_html, "score": p.score} for p in hit.pages],
+            "url": url_for("viewer.show", document_id=hit.document_id, side=best.page if best else 1,
+                           q=request.args.get("q", ""), _external=True),
+        })
+    return jsonify({"total": results.total, "hits": hits, "facets": results.facets, "suggestion": results.suggestion})
+
+
+def _agreement_json(agreement: Any) -> dict[str, Any]:
+    revision = agreement_service.get_revision(agreement)
+    return {
+        "id": agreement.id, "title": agreement.title, "type": agreement.type.value, "status": agreement.status.value,
+        "revision": agreement.head, "revision_hash": revision.content_hash,
+        "parties": sorted(agreement.party_ids),
+        "term_start": agreement.term_start.isoformat() if agreement.term_start else None,
+        "term_end": agreement.term_end.isoformat() if agreement.term_end else None,
+        "sections": [{"id": s["id"], "heading": s["heading"], "text": s["text"], "kind": s["kind"], "data": s["data"]}
+                     for s in agreement_service.sections_of(revision)],
+        "approvals": [{"party": a.party_id, "revision": a.revision, "revision_hash": a.revision_hash,
+                       "approved_by": a.approved_by.email if a.approved_by else None,
+                       "approved_at": a.approved_at.isoformat()} for a in agreement_service.current_approvals(agreement)],
+    }
+
+
+def _json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidInput("Send et JSON-objekt.")
+    return body
+
+
+@bp.route("/agreements", methods=["POST"])
+def create_agreement() -> Any:
+    with unit_of_work():
+        agreement = agreement_service.create_agreement(current_actor(), _json_body())
+    return jsonify(_agreement_json(agreement)), 201, {"Location": url_for("api.get_agreement", agreement_id=agreement.id)}
+
+
+@bp.route("/agreements/<int:agreement_id>")
+def get_agreement(agreement_id: int) -> Any:
+    return jsonify(_agreement_json(agreement_service.get_agreement(current_actor(), agreement_id)))
+
+
+@bp.route("/agreements/<int:agreement_id>", methods=["PATCH"])
+def patch_agreement(agreement_id: int) -> Any:
+    """`{"base_revision", "sections": {"<id>": {"text"?, "heading"?, "data"?}}}` → 200 {"revision"} or 409 with conflicts."""
+    body = _json_body()
+    sections = body.get("sections")
+    base = body.get("base_revision")
+    if not isinstance(sections, dict) or not isinstance(base, int) or not all(isinstance(v, dict) for v in sections.values()):
+        raise InvalidInput(fields={"sections": "Et objekt med afsnit-id → {text}.", "base_revision": "Et heltal."})
+    try:
+        with unit_of_work():
+            revision = agreement_service.update_agreement(current_actor(), agreement_id, sections, base_revision=base)
+    except agreement_service.AgreementConflict as exc:
+        return jsonify({"error": {"code": exc.code, "message": exc.message}, "head_revision": exc.head,
+                        "conflicts": exc.conflicts, "unsaved": exc.unsaved}), 409
+    agreement = agreement_service.get_agreement(current_actor(), agreement_id)
+    return jsonify({"revision": revision.number if revision else agreement.head, "changed": revision is not None,
+                    "revision_hash": agreement_service.get_revision(agreement).content_hash})
+
+
+@bp.route("/agreements/<int:agreement_id>/sections", methods=["POST"])
+def add_agreement_section(agreement_id: int) -> Any:
+    """`{"heading", "base_revision", "after"?}` → 201 {"section_id", "revision"}."""
+    body = _json_body()
+    if not isinstance(body.get("base_revision"), int):
+        raise InvalidInput(fields={"base_revision": "Et heltal."})
+    with unit_of_work():
+        section_id = agreement_service.add_section(current_actor(), agreement_id, str(body.get("heading", "")),
+                                                   base_revision=body["base_revision"], after=body.get("after"))
+    agreement = agreement_service.get_agreement(current_actor(), agreement_id)
+    return jsonify({"section_id": section_id, "revision": agreement.head}), 201
+
+
+@bp.route("/agreements/<int:agreement_id>/approvals", methods=["POST"])
+def approve_agreement(agreement_id: int) -> Any:
+    body = _json_body()
+    if not isinstance(body.get("revision"), int):
+        raise InvalidInput(fields={"revision": "Angiv revisionen, der godkendes."})
+    with unit_of_work():
+        agreement_service.approve(current_actor(), agreement_id, body["revision"])
+    agreement = agreement_service.get_agreement(current_actor(), agreement_id)
+    return jsonify(_agreement_json(agreement)), 201
 
 
 @bp.route("/openapi.json")

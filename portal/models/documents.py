@@ -102,3 +102,20 @@ class DocumentVersion(Base):
     page_count: Mapped[int | None] = mapped_column(Integer, default=None)
 
     document: Mapped[Document] = relationship(back_populates="versions")
+    pages: Mapped[list["DocumentPage"]] = relationship(
+        back_populates="version", order_by="DocumentPage.number", cascade="all, delete-orphan", passive_deletes=True)
+
+
+class DocumentPage(Base):
+    """A page's extracted text, kept so the index can be rebuilt without extracting again."""
+
+    __tablename__ = "document_pages"
+    __table_args__ = (UniqueConstraint("version_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("document_versions.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)  # 1-based
+    text: Mapped[str] = mapped_column(Text)
+    ocr: Mapped[bool] = mapped_column(default=False)
+
+    version: Mapped[DocumentVersion] = relationship(back_populates="pages")

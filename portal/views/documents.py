@@ -11,8 +11,9 @@ from flask_login import login_required
 from portal import access
 from portal.downloads import send_version
 from portal.errors import InvalidInput, PortalError
-from portal.models import DocumentKind, Visibility
+from portal.models import DocumentKind
 from portal.services import documents as document_service
+from portal.services import jobs as job_service
 from portal.services import parties as party_service
 from portal.services.audit import list_events
 from portal.services.uploads import check_declared_size
@@ -93,6 +94,16 @@ def show(document_id: int) -> Any:
     document = document_service.get_document(current_actor(), document_id)
     events = list_events(object_type="document", object_id=document.id, limit=100)
     return render_template("documents/show.html", document=document, events=events, **_choices())
+
+
+@bp.route("/dokumenter/<int:document_id>/status")
+@login_required
+def status(document_id: int) -> Any:
+    """Extraction and indexing progress, polled by the document page while it runs."""
+    document = document_service.get_document(current_actor(), document_id)
+    version = document.current
+    return jsonify({"version": version.number, "status": version.status.value, "reason": version.status_reason,
+                    "page_count": version.page_count, "job": job_service.document_job_state(document.id)})
 
 
 @bp.route("/dokumenter/<int:document_id>/rediger", methods=["GET", "POST"])

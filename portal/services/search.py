@@ -1,0 +1,100 @@
+"""Full-text search for a user: the access filter goes into the query itself, so totals,
+facets, snippets and suggestions never reveal a record the user may not read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from portal import access
+from portal.access import Actor
+from portal.backends import search_index
+from portal.errors import InvalidInput
+from portal.extensions import db
+from portal.models import DocumentKind, Party, Visibility
+from portal.search import SearchQuery, SearchResults
+from portal.services.parties import find_party_by_reference
+
+SORT_NAMES = {"relevans": "relevance", "relevance": "relevance", "dato": "date", "date": "date"}
+
+
+@dataclass(frozen=True)
+class SearchForm:
+    """What came from the search page or the API, as text."""
+
+    q: str = ""
+    organisation: str = ""
+    department: str = ""
+    kind: str = ""
+    year_from: str = ""
+    year_to: str = ""
+    visibility: str = ""
+    sort: str = "relevance"
+    page: str = "1"
+    per_page: str = "20"
+
+    @classmethod
+    def from_args(cls, args: Any) -> "SearchForm":
+        return cls(**{name: (args.get(name) or "").strip() for name in cls.__dataclass_fields__ if args.get(name)})
+
+
+def _int(value: str, field: str, errors: dict[str, str], message: str) -> int | None:
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        errors[field] = message
+        return None
+
+
+def build_query(actor: Actor, form: SearchForm) -> SearchQuery:
+    """Validate the form into a query carrying the actor's access tokens."""
+    errors: dict[str, str] = {}
+    organisation_ids = None
+    if form.organisation:
+        party = find_party_by_reference(form.organisation)
+        # An organisation the user may not see filters to nothing rather than revealing it exists.
+        organisation_ids = [party.id if party is not None and access.can(actor, "party:read", party) else -1]
+    department = _int(form.department, "department", errors, "Afdelingen skal angives med sit id.")
+    year_from = _int(form.year_from, "year_from", errors, "Skriv et årstal.")
+    year_to = _int(form.year_to, "year_to", errors, "Skriv et årstal.")
+    page = _int(form.page, "page", errors, "Siden skal være et tal.") or 1
+    per_page = _int(form.per_page, "per_page", errors, "Antal pr. side skal være et tal.") or 20
+    kinds = None
+    if form.kind:
+        kinds = [k for k in form.kind.split(",") if k in DocumentKind._value2member_map_]
+        if not kinds:
+            errors["kind"] = "Ukendt dokumenttype."
+    visibilities = None
+    if form.visibility:
+        # Only the municipality filters on visibility; for others it would only narrow their own view.
+        if form.visibility not in Visibility._value2member_map_:
+            errors["visibility"] = "Ukendt synlighed."
+        elif access.is_municipality_user(actor):
+            visibilities = [form.visibility]
+    sort = SORT_NAMES.get(form.sort or "relevance")
+    if sort is None:
+        errors["sort"] = "Sortér efter relevans eller dato."
+    if errors:
+        raise InvalidInput(fields=errors)
+    return SearchQuery(
+        text=form.q[:500], readers=access.search_filter(actor), organisation_ids=organisation_ids,
+        department_ids=[department] if department is not None else None, kinds=kinds, year_from=year_from,
+        year_to=year_to, visibilities=visibilities, sort=sort or "relevance", page=max(page, 1),
+        per_page=min(max(per_page, 1), 100))
+
+
+def search(actor: Actor, form: SearchForm) -> SearchResults:
+    """Run the search for `actor`. Raises SearchUnavailable when the index does not answer."""
+    return search_index().search(build_query(actor, form))
+
+
+def organisation_names(ids: list[str]) -> dict[str, str]:
+    """Names for the organisation facet's ids (every id there is readable by the user already)."""
+    numbers = [int(i) for i in ids if i.isdigit()]
+    if not numbers:
+        return {}
+    return {str(pid): name for pid, name in db.session.execute(select(Party.id, Party.name).where(Party.id.in_(numbers)))}

@@ -1,0 +1,225 @@
+"""Agreements: co-editing without lost edits, conflicts shown, approvals bound to one revision."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from flask import Flask
+from sqlalchemy import text
+from sqlalchemy.exc import DatabaseError
+
+from portal.extensions import db
+from portal.models import Agreement, AgreementStatus
+from portal.services import agreements as agreement_service
+from portal.uow import unit_of_work
+from tests.factories import ApiUser as Api
+from tests.factories import DemoData
+
+MUNI_EDITOR = "redaktoer@fjordby.dk"
+ORG_EDITOR = "redaktoer@fjordby-boligselskab.dk"
+MUNI_SIGNATORY = "underskriver@fjordby.dk"
+ORG_SIGNATORY = "underskriver@fjordby-boligselskab.dk"
+OUTSIDER = "admin@aabrinken.dk"
+
+
+@pytest.fixture
+def agreement(app: Flask, demo: DemoData) -> dict:
+    """An individual agreement between the municipality and the first organisation, via the API."""
+    response = Api(app, MUNI_EDITOR).post("/agreements", {
+        "title": "Aftale om udlejning 2026-2029", "type": "individuel", "organisations": [demo.organisations[0].id],
+        "term_start": "2026-01-01", "term_end": "2029-12-31"})
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def _section(agreement: dict, heading_start: str) -> dict:
+    return next(s for s in agreement["sections"] if s["heading"].startswith(heading_start))
+
+
+def test_new_strategic_agreement_starts_from_the_template(agreement: dict) -> None:
+    headings = [s["heading"] for s in agreement["sections"]]
+    assert "Kommunal anvisning (LAB § 59, stk. 1)" in headings and "Trappemodel" in headings
+    assert _section(agreement, "Kommunal anvisning")["data"] == {"share_percent": 25}
+    assert agreement["revision"] == 1 and agreement["status"] == "draft" and len(agreement["parties"]) == 2
+
+
+def test_changes_to_different_sections_of_the_same_base_are_both_kept(app: Flask, agreement: dict) -> None:
+    muni, org = Api(app, MUNI_EDITOR), Api(app, ORG_EDITOR)
+    fleks, target = _section(agreement, "Fleksibel"), _section(agreement, "Målgrupper")
+    first = muni.patch(f"/agreements/{agreement['id']}", {"base_revision": 1, "sections": {
+        fleks["id"]: {"text": "Fleksibel udlejning i Havnegården: beskæftigelse."}}})
+    second = org.patch(f"/agreements/{agreement['id']}", {"base_revision": 1, "sections": {
+        target["id"]: {"text": "Studerende og unge under uddannelse."}}})
+    assert first.status_code == second.status_code == 200
+    assert second.json["revision"] == 3
+    head = org.get(f"/agreements/{agreement['id']}").json
+    assert _section(head, "Fleksibel")["text"] == "Fleksibel udlejning i Havnegården: beskæftigelse."
+    assert _section(head, "Målgrupper")["text"] == "Studerende og unge under uddannelse."
+
+
+def test_non_overlapping_lines_of_one_section_are_merged(app: Flask, agreement: dict) -> None:
+    muni, org = Api(app, MUNI_EDITOR), Api(app, ORG_EDITOR)
+    sid = _section(agreement, "Balancerede")["id"]
+    base_text = "Linje et\nLinje to\nLinje tre\nLinje fire\n"
+    assert muni.patch(f"/agreements/{agreement['id']}", {"base_revision": 1, "sections": {sid: {"text": base_text}}}).json["revision"] == 2
+    muni.patch(f"/agreements/{agreement['id']}", {"base_revision": 2, "sections": {
+        sid: {"text": "Linje ET (kommunen)\nLinje to\nLinje tre\nLinje fire\n"}}})
+    merged = org.patch(f"/agreements/{agreement['id']}", {"base_revision": 2, "sections": {
+        sid: {"text": "Linje et\nLinje to\nLinje tre\nLinje FIRE (boligselskabet)\n"}}})
+    assert merged.status_code == 200 and merged.json["revision"] == 4
+    text_now = _section(org.get(f"/agreements/{agreement['id']}").json, "Balancerede")["text"]
+    assert text_now == "Linje ET (kommunen)\nLinje to\nLinje tre\nLinje FIRE (boligselskabet)\n"
+
+
+def test_the_same_lines_give_a_conflict_and_neither_text_is_lost(app: Flask, agreement: dict) -> None:
+    muni, org = Api(app, MUNI_EDITOR), Api(app, ORG_EDITOR)
+    sid = _section(agreement, "Kommunal anvisning")["id"]
+    base_text = _section(agreement, "Kommunal anvisning")["text"]
+    mine, theirs = "Kommunen anviser 30 % af de ledige boliger.", "Kommunen anviser 20 % af de ledige boliger."
+    assert muni.patch(f"/agreements/{agreement['id']}", {"base_revision": 1, "sections": {sid: {"text": theirs}}}).status_code == 200
+    clash = org.patch(f"/agreements/{agreement['id']}", {"base_revision": 1, "sections": {sid: {"text": mine}}})
+    assert clash.status_code == 409
+    assert clash.json["head_revision"] == 2 and clash.json["error"]["code"] == "conflict"
+    conflict = clash.json["conflicts"][0]
+    assert conflict["section_id"] == sid and conflict["mine"] == mine and conflict["theirs"] == theirs
+    assert conflict["base"] == base_text
+    assert _section(org.get(f"/agreements/{agreement['id']}").json, "Kommunal anvisning")["text"] == theirs
+    resolved = org.patch(f"/agreements/{agreement['id']}", {"base_revision": 2, "sections": {
+        sid: {"text": "Kommunen anviser 25 % af de ledige boliger (kompromis)."}}})
+    assert resolved.status_code == 200 and resolved.json["revision"] == 3
+
+
+def test_typed_content_conflicts_too(app: Flask, agreement: dict) -> None:
+    muni, org = Api(app, MUNI_EDITOR), Api(app, ORG_EDITOR)
+    sid = _section(agreement, "Kommunal anvisning")["id"]
+    muni.patch(f"/agreements/{agreement['id']}", {"base_revision": 1, "sections": {sid: {"data": {"share_percent": 33}}}})
+    clash = org.patch(f"/agreements/{agreement['id']}", {"base_revision": 1, "sections": {sid: {"data": {"share_percent": 20}}}})
+    assert clash.status_code == 409 and clash.json["conflicts"][0]["field"] == "data"
+
+
+def test_an_edit_after_one_partys_approval_voids_it(app: Flask, agreement: dict) -> None:
+    muni_signatory, editor = Api(app, MUNI_SIGNATORY), Api(app, ORG_EDITOR)
+    approved = muni_signatory.post(f"/agreements/{agreement['id']}/approvals", {"revision": 1})
+    assert approved.status_code == 201 and approved.json["status"] == "awaiting_approval"
+    assert approved.json["approvals"][0]["revision_hash"] == agreement["revision_hash"]
+    sid = _section(agreement, "Målgrupper")["id"]
+    editor.patch(f"/agreements/{agreement['id']}", {"base_revision": 1, "sections": {sid: {"text": "Ændret."}}})
+    after = editor.get(f"/agreements/{agreement['id']}").json
+    assert after["approvals"] == [] and after["status"] == "negotiation"
+
+
+def test_both_parties_approving_the_same_revision_make_it_active(app: Flask, agreement: dict) -> None:
+    Api(app, MUNI_SIGNATORY).post(f"/agreements/{agreement['id']}/approvals", {"revision": 1})
+    done = Api(app, ORG_SIGNATORY).post(f"/agreements/{agreement['id']}/approvals", {"revision": 1})
+    assert done.json["status"] == "active"
+    assert {a["party"] for a in done.json["approvals"]} == set(agreement["parties"])
+    assert all(a["revision"] == 1 and a["revision_hash"] == agreement["revision_hash"] for a in done.json["approvals"])
+
+
+def test_approving_an_outdated_revision_is_refused(app: Flask, agreement: dict) -> None:
+    sid = _section(agreement, "Målgrupper")["id"]
+    Api(app, ORG_EDITOR).patch(f"/agreements/{agreement['id']}", {"base_revision": 1, "sections": {sid: {"text": "Ny"}}})
+    stale = Api(app, MUNI_SIGNATORY).post(f"/agreements/{agreement['id']}/approvals", {"revision": 1})
+    assert stale.status_code == 409
+
+
+def test_editors_cannot_approve_and_outsiders_see_nothing(app: Flask, agreement: dict) -> None:
+    assert Api(app, ORG_EDITOR).post(f"/agreements/{agreement['id']}/approvals", {"revision": 1}).status_code == 403
+    outsider = Api(app, OUTSIDER)
+    for response in (outsider.get(f"/agreements/{agreement['id']}"),
+                     outsider.patch(f"/agreements/{agreement['id']}", {"base_revision": 1, "sections": {}}),
+                     outsider.post(f"/agreements/{agreement['id']}/approvals", {"revision": 1}),
+                     outsider.get("/agreements/999999")):
+        assert response.status_code == 404
+
+
+def test_term_end_expires_an_active_agreement(app: Flask, agreement: dict) -> None:
+    Api(app, MUNI_SIGNATORY).post(f"/agreements/{agreement['id']}/approvals", {"revision": 1})
+    Api(app, ORG_SIGNATORY).post(f"/agreements/{agreement['id']}/approvals", {"revision": 1})
+    with unit_of_work():
+        assert agreement_service.expire_agreements(date(2029, 12, 31)) == 0
+        assert agreement_service.expire_agreements(date(2030, 1, 1)) == 1
+    assert db.session.get(Agreement, agreement["id"]).status is AgreementStatus.EXPIRED
+    sid = _section(agreement, "Målgrupper")["id"]
+    closed = Api(app, ORG_EDITOR).patch(f"/agreements/{agreement['id']}", {"base_revision": 1, "sections": {sid: {"text": "x"}}})
+    assert closed.status_code == 403
+
+
+def test_revisions_are_immutable_in_the_database(app: Flask, agreement: dict) -> None:
+    with pytest.raises(DatabaseError, match="immutable"):
+        with unit_of_work() as session:
+            session.execute(text(f"UPDATE agreement_revisions SET note = 'forfalsket' WHERE agreement_id = {agreement['id']}"))
+
+
+def test_restoring_an_old_revision_adds_a_new_one(app: Flask, agreement: dict, demo: DemoData) -> None:
+    sid = _section(agreement, "Målgrupper")["id"]
+    Api(app, ORG_EDITOR).patch(f"/agreements/{agreement['id']}", {"base_revision": 1, "sections": {sid: {"text": "Midlertidig"}}})
+    editor = demo.user(ORG_EDITOR)
+    with unit_of_work():
+        revision = agreement_service.restore_revision(editor, agreement["id"], 1)
+    assert revision.number == 3 and revision.content_hash == agreement["revision_hash"]
+    stored = db.session.get(Agreement, agreement["id"])
+    diff = agreement_service.compare_revisions(stored, 1, 2)
+    assert diff[0]["section_id"] == sid and "<ins>Midlertidig</ins>" in diff[0]["diff_html"]
+
+
+def test_suggestion_is_accepted_only_by_the_other_party(app: Flask, agreement: dict, demo: DemoData) -> None:
+    sid = _section(agreement, "Målgrupper")["id"]
+    org_editor, muni_editor = demo.user(ORG_EDITOR), demo.user(MUNI_EDITOR)
+    with unit_of_work():
+        suggestion = agreement_service.add_comment(org_editor, agreement["id"], sid, "Forslag til målgrupper",
+                                                   suggestion="Unge under 30 år i uddannelse.")
+    with pytest.raises(Exception) as own_party:
+        with unit_of_work():
+            agreement_service.decide_suggestion(org_editor, suggestion.id, accept=True)
+    assert own_party.value.__class__.__name__ == "Forbidden"
+    with unit_of_work():
+        revision = agreement_service.decide_suggestion(muni_editor, suggestion.id, accept=True)
+    assert revision is not None and revision.content["sections"][sid]["text"] == "Unge under 30 år i uddannelse."
+
+
+def test_word_diff_escapes_html() -> None:
+    assert agreement_service.word_diff("<b>a</b> b", "<b>a</b> c") == "&lt;b&gt;a&lt;/b&gt; <del>b</del><ins>c</ins>"
+
+
+def test_agreement_sections_are_searchable_by_their_parties_only(app: Flask, agreement: dict) -> None:
+    from tests.indexing_helpers import drain
+
+    sid = _section(agreement, "Målgrupper")["id"]
+    Api(app, ORG_EDITOR).patch(f"/agreements/{agreement['id']}", {"base_revision": 1, "sections": {
+        sid: {"text": "Særlige boliger til hjemløse med støttebehov."}}})
+    drain()
+    party_user, outsider = Api(app, ORG_EDITOR), Api(app, OUTSIDER)
+    found = party_user.get("/search?q=hjemløse").json
+    assert found["total"] == 1 and found["hits"][0]["kind"] == "aftale"
+    assert outsider.get("/search?q=hjemløse").json["total"] == 0
+
+
+def test_approved_agreement_exports_to_an_archived_searchable_pdf(app: Flask, agreement: dict, demo: DemoData) -> None:
+    import io
+
+    import pdfplumber
+
+    from portal.backends import object_store
+    from portal.models import Document
+    from portal.services.agreements import export_pdf
+    from tests.indexing_helpers import drain
+
+    signatory = demo.user(MUNI_SIGNATORY)
+    with pytest.raises(Exception, match="godkendt"):
+        with unit_of_work():
+            export_pdf(signatory, agreement["id"], max_size=10**7)
+    Api(app, MUNI_SIGNATORY).post(f"/agreements/{agreement['id']}/approvals", {"revision": 1})
+    Api(app, ORG_SIGNATORY).post(f"/agreements/{agreement['id']}/approvals", {"revision": 1})
+    with unit_of_work():
+        document = export_pdf(signatory, agreement["id"], max_size=10**7)
+    stored = db.session.get(Document, document.id)
+    assert stored.kind.value == "aftale" and stored.party_id == demo.organisations[0].id
+    pdf = b"".join(object_store().open(stored.current.object_key))
+    with pdfplumber.open(io.BytesIO(pdf)) as opened:
+        text = "\n".join(page.extract_text() or "" for page in opened.pages)
+    assert agreement["revision_hash"] in text.replace("\n", "")
+    assert "Birgitte Borgmester" in text and "Karen Formand" in text and "Kommunal anvisning" in text
+    drain()
+    assert Api(app, ORG_EDITOR).get("/search?q=anvisning&kind=aftale").json["total"] >= 1
