@@ -31,8 +31,12 @@ run: install
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Benchmarks print ratios against a baseline run in the same process. BENCH picks some:
+# `make bench BENCH=load` (the 10-minute load run needs PostgreSQL on 127.0.0.1:5432).
+BENCH ?= extract search load
 bench: install
-	$(BIN)/python bench/extract.py
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	status=0; for b in $(BENCH); do $(BIN)/python bench/$$b.py || status=1; done; exit $$status
 
 clean:
 	rm -rf $(VENV) node_modules instance .pytest_cache

@@ -22,7 +22,11 @@
      The targets are against this. "raw, no count" is the same without the count,
      which lets tantivy skip blocks that cannot reach the top 20, for reference;
    - engine: the portal's ``SearchIndex.search`` in this process (no HTTP, no Flask),
-     with the query ``services.search.build_query`` makes for each user;
+     with the query ``services.search.build_query`` makes for each user. The engine
+     keeps facet counts and totals per (searcher version, access filter, query), so
+     once warmed up a repeated query skips the aggregation; "uncached reader" is the
+     reader's query on a second index object of the same folder that keeps nothing, to
+     show what a query costs the first time;
    - API: ``GET /api/v1/search`` over one ``http.client.HTTPConnection`` per user,
      JSON decoded, as the reader and as the editor.
 
@@ -103,7 +107,7 @@ QUERY_TYPES: list[tuple[str, list[Variant]]] = [
         Variant("tomgang", kind="styringsrapport", year_from=2021, year_to=2025, filtered=True),
     ]),
 ]
-PATHS = ("raw", "raw, no count", "engine reader", "engine editor", "API reader", "API editor")
+PATHS = ("raw", "raw, no count", "engine reader", "engine editor", "API reader", "API editor", "uncached reader")
 
 
 # --- the throw-away instance --------------------------------------------------------
@@ -338,6 +342,15 @@ class RawEngine:
             page.add_text("text", normalise_aa(payload["text"]))
             snippets.append(generator.snippet_from_doc(page).to_html())
         return found.count, snippets
+
+
+def uncached_index(index: Any) -> Any:
+    """Another EmbeddedIndex on the same folder that keeps no aggregations or queries."""
+    from portal.search.embedded import EmbeddedIndex, _Caches, _Recent
+
+    uncached = EmbeddedIndex(index.root)
+    uncached.caches = _Caches(aggregations=_Recent(0, 0.0), user_queries=_Recent(0, 0.0))
+    return uncached
 
 
 def api_params(variant: Variant, organisation_id: int) -> dict[str, str]:
@@ -690,6 +703,7 @@ def main() -> int:
         print(f"index: {index.describe()}")
         raw = RawEngine(index, own)
         queries = {"reader": engine_queries(app, READER, own), "editor": engine_queries(app, EDITOR, own)}
+        uncached = uncached_index(index)
 
         port = stack.enter_context(gunicorn(env, folder, args.workers, args.worker_class))
         clients = {who: ApiClient(port, token) for who, token in tokens.items()}
@@ -703,6 +717,7 @@ def main() -> int:
             "engine editor": lambda v: index.search(queries["editor"][v]),
             "API reader": lambda v: clients["reader"].search(api_params(v, own)),
             "API editor": lambda v: clients["editor"].search(api_params(v, own)),
+            "uncached reader": lambda v: uncached.search(queries["reader"][v]),
         }
         print()
         print("query mix: raw matching pages | API total documents (reader, editor)")

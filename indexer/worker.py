@@ -20,7 +20,7 @@ import socket
 import threading
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from types import FrameType
 from typing import Any
@@ -32,6 +32,7 @@ from portal import create_app
 from portal.errors import BackendUnavailable
 from portal.extensions import db
 from portal.models import Job, JobStatus
+from portal.services.jobs import enqueue
 from portal.uow import unit_of_work
 
 log = logging.getLogger("indexer")
@@ -58,6 +59,7 @@ class Claimed:
     object_id: int
     payload: dict[str, Any]
     attempts: int
+    claimed_at: datetime = field(default_factory=_now)
 
 
 def claim_job(worker_id: str) -> Claimed | None:
@@ -83,13 +85,25 @@ def claim_job(worker_id: str) -> Claimed | None:
         ).first()
     if row is None:
         return None
-    return Claimed(id=row.id, kind=row.kind, object_id=row.object_id, payload=row.payload or {}, attempts=row.attempts)
+    return Claimed(id=row.id, kind=row.kind, object_id=row.object_id, payload=row.payload or {}, attempts=row.attempts,
+                   claimed_at=now)
 
 
 def finish_job(job: Claimed, worker_id: str) -> None:
+    """Mark the job done. If another worker finished a job for the same object since this one
+    was claimed, or took this very job over when the lease ran out, this worker's writes (made
+    from what it read earlier) may have landed after the other's newer ones: the object is
+    queued once more, and that run indexes it from what the database says then."""
     with unit_of_work() as session:
-        session.execute(update(Job).where(Job.id == job.id, Job.leased_by == worker_id)
-                        .values(status=JobStatus.DONE, finished_at=_now(), leased_until=None, last_error=None))
+        finished = session.execute(
+            update(Job).where(Job.id == job.id, Job.leased_by == worker_id, Job.status == JobStatus.RUNNING)
+            .values(status=JobStatus.DONE, finished_at=_now(), leased_until=None, last_error=None)).rowcount
+        overlapped = session.scalar(select(Job.id).where(
+            Job.kind == job.kind, Job.object_id == job.object_id, Job.id != job.id, Job.status == JobStatus.DONE,
+            Job.finished_at >= job.claimed_at).limit(1))
+        if not finished or overlapped is not None:
+            log.info("job %s (%s %s) overlapped another worker's; queued again", job.id, job.kind, job.object_id)
+            enqueue(job.kind, job.object_id)
 
 
 def fail_job(job: Claimed, worker_id: str, error: str) -> JobStatus:

@@ -5,16 +5,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, jsonify, redirect, render_template, request, session, url_for
+from flask import Flask, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import access
 from portal.config import PROJECT_ROOT, Settings
-from portal.errors import PortalError, TooManyAttempts, Unauthenticated
+from portal.errors import BackendUnavailable, DatabaseUnavailable, PortalError, TooManyAttempts, Unauthenticated
 from portal.extensions import Database, babel, csrf, login_manager
 from portal.i18n import N_
 from portal.web import LoggedIn, current_actor
@@ -101,6 +103,7 @@ def _init_login(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from portal.api import bp as api_bp
     from portal.views.agreements import bp as agreements_bp
+    from portal.views.audit import bp as audit_bp
     from portal.views.auth import bp as auth_bp
     from portal.views.calendar import bp as calendar_bp
     from portal.views.dialogue import bp as dialogue_bp
@@ -117,7 +120,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.views.vendor import bp as vendor_bp
     from portal.views.viewer import bp as viewer_bp
 
-    for bp in (agreements_bp, auth_bp, calendar_bp, dialogue_bp, documents_bp, health_bp, keyfigures_bp, main_bp, obligations_bp,
+    for bp in (agreements_bp, audit_bp, auth_bp, calendar_bp, dialogue_bp, documents_bp, health_bp, keyfigures_bp, main_bp, obligations_bp,
                operations_bp, parties_bp, public_bp, search_bp, users_bp, vendor_bp, viewer_bp):
         app.register_blueprint(bp)
     csrf.exempt(api_bp)
@@ -143,12 +146,34 @@ def _error_response(status: int, code: str, message: str, extra: dict[str, Any] 
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(PortalError)
     def _portal_error(exc: PortalError) -> Any:
+        if exc.denial is not None:
+            _record_denial(app, exc)
         if isinstance(exc, Unauthenticated) and not _wants_json():
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-        response = _error_response(exc.status, exc.code, exc.message, {"error": exc.to_dict()} if exc.details else None)
-        if isinstance(exc, TooManyAttempts):
-            response[0].headers["Retry-After"] = str(exc.retry_after)
+        body, status = _error_response(exc.status, exc.code, exc.message, {"error": exc.to_dict()} if exc.details else None)
+        response = app.make_response((body, status))
+        if isinstance(exc, (TooManyAttempts, BackendUnavailable)):
+            response.headers["Retry-After"] = str(exc.retry_after)
         return response
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(DisconnectionError)
+    @app.errorhandler(PoolTimeoutError)
+    def _database_unavailable(exc: Exception) -> Any:
+        # A restart or failover of the database: the next request gets a fresh connection
+        # (pool_pre_ping), so the user is told to retry rather than shown a crash.
+        app.logger.warning("database unavailable: %s", str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__)
+        try:
+            from portal.extensions import db
+
+            db.session.rollback()
+        except SQLAlchemyError:
+            pass
+        # The error page must not ask the database who is logged in (it would fail the same way).
+        login_manager._update_request_context_with_user()
+        g.api_user = None
+        return _portal_error(DatabaseUnavailable())
 
     @app.errorhandler(CSRFError)
     def _csrf_error(exc: CSRFError) -> Any:
@@ -178,6 +203,21 @@ def _register_error_handlers(app: Flask) -> None:
         return _error_response(500, "internal_error", gettext("Der opstod en uventet fejl. Prøv igen om lidt."))
 
 
+def _record_denial(app: Flask, exc: PortalError) -> None:
+    """Put a refused access in the audit trail, in a transaction of its own (the request's own
+    work, if any, was rolled back). The user still gets the 403/404 if recording fails."""
+    from portal.services.audit import record_denial
+    from portal.uow import unit_of_work
+    from portal.web import client_address
+
+    assert exc.denial is not None
+    try:
+        with unit_of_work():
+            record_denial(current_actor(), exc.denial, address=client_address())
+    except Exception:  # noqa: BLE001 - the refusal must reach the user whatever the trail's trouble
+        app.logger.exception("could not record a refused access")
+
+
 def _register_template_helpers(app: Flask) -> None:
     from portal.models import PartyKind, Role
 
@@ -202,6 +242,19 @@ def _register_template_helpers(app: Flask) -> None:
         }
 
 
+# What browsers and shared caches may keep: the assets, and the public archive as an anonymous
+# visitor sees it. Everything else may show private data (a name in the page header, an
+# invitation's e-mail address, an API answer) and is `no-store`.
+_ASSET_ENDPOINTS = frozenset({"static", "vendor.asset"})
+_PUBLIC_ENDPOINTS = frozenset({"public.minutes", "public.minutes_file", "public.feed"})
+
+
+def _may_be_cached() -> bool:
+    if request.endpoint in _ASSET_ENDPOINTS:
+        return True
+    return request.endpoint in _PUBLIC_ENDPOINTS and not current_user.is_authenticated
+
+
 def _register_security_headers(app: Flask) -> None:
     @app.after_request
     def _headers(response: Any) -> Any:
@@ -211,7 +264,7 @@ def _register_security_headers(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         if not app.debug and app.config["PORTAL"].session_cookie_secure:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if current_user.is_authenticated or request.path.startswith("/api/"):
+        if not _may_be_cached():
             response.headers["Cache-Control"] = "no-store"
         return response
 

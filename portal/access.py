@@ -25,7 +25,7 @@ from typing import Any, Final
 
 from sqlalchemy import ColumnElement, or_, true
 
-from portal.errors import Forbidden, NotFound, Unauthenticated
+from portal.errors import Denial, Forbidden, NotFound, Unauthenticated
 from portal.models import (
     Agreement,
     AgreementComment,
@@ -171,6 +171,14 @@ def _profile(actor: Actor, user: User) -> bool:
 
 def _audit_read(actor: Actor, party: Party) -> bool:
     return _party_update(actor, party)
+
+
+def _audit_search(actor: Actor, municipality: Party) -> bool:
+    """Searching the whole trail for one person (a GDPR access request) is for the municipality's
+    admins alone: the municipality runs the portal. An organisation admin would see what a
+    shared user (an administration company's staff) did for other organisations, so they
+    have only their own party's history (`audit:read`)."""
+    return municipality.is_municipality and _role_in(actor, municipality.id, ADMIN_ROLES)
 
 
 # --- documents ----------------------------------------------------------------------------
@@ -411,6 +419,7 @@ _RULES: Final[dict[str, tuple[type, Callable[[Actor, Any], bool]]]] = {
     "user:manage": (User, _user_manage),
     "profile:update": (User, _profile),
     "audit:read": (Party, _audit_read),
+    "audit:search": (Party, _audit_search),
     "document:read": (Document, _document_read),
     "document:create": (Party, _document_create),
     "document:update": (Document, _document_update),
@@ -471,21 +480,29 @@ def require(actor: Actor, action: str, obj: Any) -> None:
     Objects the actor may not even read answer NotFound, so an id reveals nothing
     about what exists; objects it may read but not change answer Forbidden.
     Anonymous actors get Unauthenticated, so the web asks them to log in.
+    A refusal of an existing object carries a `Denial`, for the audit trail.
     """
     if can(actor, action, obj):
         return
     if actor is None:
         raise Unauthenticated()
     read_action = _READ_ACTION.get(type(obj))
-    if read_action is not None and read_action != action and can(actor, read_action, obj):
-        raise Forbidden()
-    raise NotFound()
+    error = Forbidden() if read_action is not None and read_action != action and can(actor, read_action, obj) \
+        else NotFound()
+    if obj is not None:
+        error.denial = Denial(action, _AUDIT_TYPES.get(type(obj), type(obj).__name__.lower()),
+                              str(getattr(obj, "id", "")))
+    raise error
 
 
 _READ_ACTION: Final[dict[type, str]] = {Party: "party:read", User: "user:read", Department: "department:read",
                                         Document: "document:read", Agreement: "agreement:read",
                                         AgreementComment: "comment:read", Obligation: "obligation:read",
                                         Dialogue: "dialogue:read"}
+
+
+# The names the audit trail already uses for these objects.
+_AUDIT_TYPES: Final[dict[type, str]] = {AgreementComment: "comment"}
 
 
 # --- search -------------------------------------------------------------------------

@@ -14,10 +14,11 @@ from sqlalchemy import select
 
 from portal.access import SYSTEM
 from portal.extensions import db
-from portal.models import DialogueStep, Party, PartyKind, Role, User
+from portal.models import Department, DialogueStep, Party, PartyKind, Role, User
 from portal.services import agreements as agreement_service
 from portal.services import dialogue as dialogue_service
 from portal.services import documents as document_service
+from portal.services import keyfigures as keyfigure_service
 from portal.services import obligations as obligation_service
 from portal.services import parties as party_service
 from portal.services import users as user_service
@@ -203,3 +204,77 @@ def load_living_year(today: date | None = None) -> None:
         "title": f"Strategisk aftale om udlejning og balancerede byer {years[1]}-{years[1] + 3}", "type": "strategisk",
         "organisations": [o.id for o in organisations], "term_start": f"{years[1]}-01-01",
         "term_end": f"{years[1] + 3}-12-31"})
+    _load_key_figures(muni_editor, municipality, organisations, years)
+
+
+# --- key figures: the municipality's thresholds and two years of figures, some of them critical ----
+
+# The municipality's limits (metric, direction, value): beyond one, a figure is critical.
+_DEMO_THRESHOLDS = (("henlaeggelser_pr_bolig", "below", "3000"), ("husleje_pr_m2", "above", "1100"),
+                    ("fraflytning", "above", "20"), ("tomgang", "above", "1,5"), ("restancer", "above", "2"),
+                    ("effektivitetstal", "above", "110"))
+# A department's usual figures by housing type: henlæggelser pr. bolig (kr.), husleje pr. m² (kr./m²/år),
+# fraflytning, tomgang and restancer (%).
+_DEPARTMENT_BASE = {"familie": (4600, 890, 9.0, 0.5, 1.1), "ungdom": (3900, 1010, 17.0, 0.9, 1.4),
+                    "aeldre": (5200, 960, 11.0, 0.7, 0.6)}
+_DEPARTMENT_METRICS = ("henlaeggelser_pr_bolig", "husleje_pr_m2", "fraflytning", "tomgang", "restancer")
+# The critical figures the demo tells a story with: (organisation index, lbf or None, metric) → value per
+# styringsår, older first. Kildeparken's low henlæggelser are the ones the demo minutes discuss.
+_DEMO_CONCERNS = {(0, "102", "henlaeggelser_pr_bolig"): (2150, 2380), (0, "102", "tomgang"): (1.9, 1.2),
+                  (2, "301", "fraflytning"): (21.4, 18.6), (5, "601", "restancer"): (1.8, 2.6),
+                  (3, None, "effektivitetstal"): (112, 113)}
+
+
+def _danish_number(value: float) -> str:
+    """1234.5 → "1.234,50", as a Danish spreadsheet exports it."""
+    return f"{value:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
+
+
+def _key_figure_rows(organisations: list[Party], years: tuple[int, int]) -> list[tuple[str, str, int, str, float]]:
+    by_name = {o.name: o for o in organisations}
+    rows = []
+    for index, (name, departments) in enumerate(ORGANISATIONS):
+        cvr = by_name[name].cvr
+        homes = sum(d[4] for d in departments)
+        for step, year in enumerate(years):
+            # The organisation as a whole: the departments' usual figures, its equity in proportion to its size.
+            wobble = 1 + ((index * 7 + step * 3 + 1) % 5 - 2) / 100
+            family = _DEPARTMENT_BASE["familie"]
+            organisation = {"henlaeggelser_pr_bolig": family[0] * wobble * (1 + 0.03 * step),
+                            "husleje_pr_m2": family[1] * wobble * (1 + 0.025 * step),
+                            "fraflytning": family[2] * wobble, "tomgang": family[3] * wobble,
+                            "ledige_lejligheder": float(1 + (index + step) % 4), "restancer": family[4] * wobble,
+                            "driftsudgifter_pr_m2": 420 * wobble * (1 + 0.02 * step),
+                            "egenkapital": homes * 24_500 * wobble, "arbejdskapital": homes * 6_100 * wobble,
+                            "dispositionsfond": homes * 5_400 * wobble, "effektivitetstal": 100 * wobble}
+            for metric, value in organisation.items():
+                value = _DEMO_CONCERNS.get((index, None, metric), (value, value))[step]
+                rows.append((cvr, "", year, metric, value))
+            for number, (lbf, _name, _address, housing_type, _homes) in enumerate(departments):
+                wobble = 1 + ((index * 7 + number * 3 + step) % 5 - 2) / 100
+                base = _DEPARTMENT_BASE[housing_type]
+                for metric, usual in zip(_DEPARTMENT_METRICS, base):
+                    growth = 1 + 0.03 * step if metric in ("henlaeggelser_pr_bolig", "husleje_pr_m2") else 1
+                    value = _DEMO_CONCERNS.get((index, lbf, metric), (usual * wobble * growth,) * 2)[step]
+                    rows.append((cvr, lbf, year, metric, value))
+    return rows
+
+
+def _load_key_figures(actor: User | None, municipality: Party, organisations: list[Party],
+                      years: tuple[int, int]) -> None:
+    """The municipality's thresholds, every organisation's figures (as a whole and per department)
+    for both styringsår, imported as a CSV file the way the municipality would, and an area status."""
+    importer = actor or SYSTEM
+    for metric, direction, value in _DEMO_THRESHOLDS:
+        keyfigure_service.set_threshold(importer, municipality, metric, direction=direction, value=value)
+    lines = ["cvr;lbf;year;metric;value"]
+    lines += [f"{cvr};{lbf};{year};{metric};{_danish_number(value)}"
+              for cvr, lbf, year, metric, value in _key_figure_rows(organisations, years)]
+    keyfigure_service.import_csv(importer, municipality, "\n".join(lines) + "\n")
+    first = next(o for o in organisations if o.name == ORGANISATIONS[0][0])
+    kildeparken = db.session.scalar(select(Department).where(Department.party_id == first.id,
+                                                             Department.lbf_number == "102"))
+    assert kildeparken is not None
+    for year in years:
+        keyfigure_service.set_area_status(importer, kildeparken.id,
+                                          {"year": str(year), "status": "forebyggelsesomraade"})

@@ -9,7 +9,19 @@ are shown to users as they are.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+
+
+@dataclass(frozen=True)
+class Denial:
+    """What a permission check refused on an existing object. `access.require` puts it on the
+    error it raises, so the web layer can write the refusal to the audit trail; it is never
+    shown to the user."""
+
+    action: str
+    object_type: str
+    object_id: str
 
 
 class PortalError(Exception):
@@ -18,6 +30,7 @@ class PortalError(Exception):
     status = 500
     code = "internal_error"
     message = "Der opstod en uventet fejl."
+    denial: Denial | None = None
 
     def __init__(self, message: str | None = None, **details: Any) -> None:
         self.message = message or self.message
@@ -97,11 +110,19 @@ class TooManyAttempts(PortalError):
 
 
 class BackendUnavailable(PortalError):
-    """A server the portal depends on did not answer; the user may retry."""
+    """A server the portal depends on did not answer; the user may retry (sent as Retry-After)."""
 
     status = 503
     code = "backend_unavailable"
     message = "En underliggende tjeneste svarer ikke lige nu. Prøv igen om lidt."
+    retry_after = 10  # seconds; a restarted server is usually back within that
+
+
+class DatabaseUnavailable(BackendUnavailable):
+    """The database dropped the connection or refused a new one (a restart, a failover)."""
+
+    code = "database_unavailable"
+    message = "Databasen svarer ikke lige nu. Prøv igen om lidt."
 
 
 class StorageError(PortalError):

@@ -163,3 +163,30 @@ def test_meetings_appear_in_the_calendar_feed(app: Flask, demo: DemoData) -> Non
     events = Calendar.from_ical(app.test_client().get(f"/kalender/{token}.ics").data).walk("VEVENT")
     assert [str(e["location"]) for e in events] == ["Rådhuset, mødelokale 2"]
     assert str(events[0]["uid"]).startswith(f"styringsdialog-{dialogue.meeting.id}@")
+
+
+def test_minutes_of_another_year_are_neither_offered_nor_attached(app: Flask, client: FlaskClient,
+                                                                  demo: DemoData) -> None:
+    dialogue = _dialogue(demo)
+    muni = demo.user(MUNI_EDITOR)
+    with unit_of_work():
+        dialogue_service.plan_meeting(muni, dialogue.id, {"starts_at": f"{YEAR}-10-15 10:00"})
+        last_year = document_service.upload_document(
+            muni, demo.organisations[0].id,
+            {"kind": "referat", "year": str(YEAR - 1), "title": "Referat af mødet i fjor"},
+            io.BytesIO(make_pdf("Referat")), "referat.pdf", max_size=10**7)
+    this_year = _upload(demo, "referat", MUNI_EDITOR, title="Referat af årets møde")
+    log_in(client, MUNI_EDITOR, demo.password)
+    page = client.get(f"/styringsdialog/{dialogue.id}").get_data(as_text=True)
+    assert f"Referat af årets møde ({YEAR})" in page and "Referat af mødet i fjor" not in page
+
+    refused = client.post(f"/styringsdialog/{dialogue.id}/referat", data={"document": str(last_year.id)})
+    assert refused.status_code == 400
+    assert f"Vælg et referat fra styringsår {YEAR}." in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert dialogue.meeting.minutes_document_id is None
+
+    attached = client.post(f"/styringsdialog/{dialogue.id}/referat", data={"document": str(this_year.id)})
+    assert attached.status_code == 302
+    db.session.expire_all()
+    assert dialogue.meeting.minutes_document_id == this_year.id

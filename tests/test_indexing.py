@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from flask import Flask
+from flask import Flask, url_for
 from flask.testing import FlaskClient
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from indexer.maintenance import compare, reindex
 from indexer.worker import MAX_ATTEMPTS, claim_job
@@ -63,6 +63,33 @@ def test_uploaded_minutes_are_found_at_the_right_page(app: Flask, org1: FlaskCli
     assert api.search(q="udlejning -fleksibel")["total"] == 1  # page 2 still matches without the excluded word
     page = org1.get("/soeg", query_string={"q": "aftalerne"}).get_data(as_text=True)
     assert "Referat 2025" in page and f"/dokumenter/{document_id}/vis?side=3" in page
+
+
+def test_an_api_search_asks_the_database_once_and_links_each_hit_to_its_page(
+    app: Flask, org1: FlaskClient, demo: DemoData
+) -> None:
+    from portal.api import _DOCUMENT_STAND_IN
+
+    document_id = _upload(org1, demo.organisations[0].id, title="Referat 2025", year="2025")
+    drain()
+    api = Api(app, ORG1_EDITOR)
+    api.search(q="aftale")  # the token's first use is written down (then at most once a minute)
+    statements: list[str] = []
+
+    def record(_connection, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        result = api.search(q="aftalerne")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert len(statements) == 1, statements  # the token with its user, memberships and parties
+    for q in ("aftalerne", 'Aftale OR "æble & grød?"', f"aftale OR {_DOCUMENT_STAND_IN}"):
+        hit = api.search(q=q)["hits"][0]
+        with app.test_request_context():
+            assert hit["url"] == url_for("viewer.show", document_id=document_id, side=3, q=q, _external=True)
+    assert result["hits"][0]["page"] == 3
 
 
 def test_another_organisations_dialogue_document_is_invisible_in_search(app: Flask, org1: FlaskClient, demo: DemoData) -> None:

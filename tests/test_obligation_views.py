@@ -67,6 +67,10 @@ def test_my_overview_shows_overdue_and_due_soon_items(client: FlaskClient, demo:
     overdue_part, soon_part = _part(page, "overskredet"), _part(page, "snart")
     assert "Indsend helhedsplan" in overdue_part and "5 dage over fristen" in overdue_part
     assert "Indberet ventelister" in soon_part and "over fristen" not in soon_part
+    later = _in_force(demo, date.today() + timedelta(days=120), title="Evaluer udlejningsaftalen")
+    later_part = _part(client.get("/forpligtelser"), "senere")
+    assert "Evaluer udlejningsaftalen" in later_part and "Indberet ventelister" not in later_part
+    assert f'href="/forpligtelser/{later.id}"' in client.get("/forpligtelser").get_data(as_text=True)
     html = page.get_data(as_text=True)
     assert f'href="/forpligtelser/{overdue.id}"' in html and f'href="/forpligtelser/{soon.id}"' in html
     assert "Mine forpligtelser" in html  # the menu link

@@ -314,6 +314,14 @@ MATRIX: dict[str, list[Case]] = {
     "dialogue.meeting_agreement": [Case("POST", lambda c: f"/styringsdialog/{c.dialogue()}/aftaler", MUNI_WRITERS)],
     "dialogue.deadlines": [Case("GET", lambda c: "/styringsdialog/frister", only(("muni_admin", "muni_editor", "muni_signatory"), FORBIDDEN)),
                            Case("POST", lambda c: "/styringsdialog/frister", only(("muni_admin", "muni_editor", "muni_signatory"), FORBIDDEN))],
+    "api.list_obligations": [Case("GET", lambda c: "/api/v1/obligations", {}, api=True),
+                             Case("GET", lambda c: f"/api/v1/obligations?party={c.org1.cvr}", MUNI_OK_ORG1_OK, api=True)],
+    "api.report_obligation": [Case("POST", lambda c: f"/api/v1/obligations/{c.occurrence()}/report", ORG1_WRITERS,
+                                   api=True, json={"evidence": [{"url": "https://example.dk/bevis"}]})],
+    "api.verify_obligation": [Case("POST", lambda c: f"/api/v1/obligations/{c.occurrence()}/verify", MUNI_WRITERS,
+                                   api=True)],
+    "api.reject_obligation": [Case("POST", lambda c: f"/api/v1/obligations/{c.occurrence()}/reject", MUNI_WRITERS,
+                                   api=True, json={"reason": "Matrix"})],
     "obligations.mine": [Case("GET", lambda c: "/forpligtelser", {})],
     "obligations.overview": [Case("GET", lambda c: "/forpligtelser/alle", MUNICIPALITY_ONLY)],
     "obligations.export": [Case("GET", lambda c: "/forpligtelser/alle.csv", MUNICIPALITY_ONLY)],
@@ -362,6 +370,10 @@ MATRIX: dict[str, list[Case]] = {
     "users.reinvite": [Case("POST", lambda c: f"/brugere/{c.fresh_org1_user().id}/invitation", ORG1_USER_MANAGERS)],
     "users.profile": [Case("GET", lambda c: "/profil", {}), Case("POST", lambda c: "/profil", {})],
     "users.change_password": [Case("POST", lambda c: "/profil/adgangskode", {})],
+    # The search per person (GDPR access requests) is the municipality admins' alone.
+    "audit.search": [Case("GET", lambda c: "/revision", only(("muni_admin",), FORBIDDEN)),
+                     Case("GET", lambda c: "/revision?bruger=laeser@fjordby.dk", only(("muni_admin",), FORBIDDEN))],
+    "audit.export": [Case("GET", lambda c: "/revision.csv?bruger=laeser@fjordby.dk", only(("muni_admin",), FORBIDDEN))],
 }
 
 

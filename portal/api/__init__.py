@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 
 from portal.downloads import send_version
-from portal.errors import InvalidInput, Unauthenticated
+from portal.errors import InvalidInput, NotFound, Unauthenticated, UnsupportedMediaType
+from portal.models.base import MAX_INT
 from portal.services import agreements as agreement_service
 from portal.services import documents as document_service
+from portal.services import obligations as obligation_service
 from portal.services import parties as party_service
 from portal.services import search as search_service
 from portal.services.uploads import check_declared_size
@@ -34,6 +38,47 @@ def _authenticate() -> None:
             raise Unauthenticated("Ugyldigt eller tilbagekaldt API-token.")
     elif request.endpoint not in PUBLIC_ENDPOINTS:
         raise Unauthenticated("Angiv et API-token: Authorization: Bearer TOKEN.")
+
+
+@bp.before_request
+def _absent_beyond_largest_id() -> None:
+    """An id no row can have is absent: answered 404 before it reaches a query the database refuses."""
+    if any(isinstance(value, int) and value > MAX_INT for value in (request.view_args or {}).values()):
+        raise NotFound()
+
+
+@bp.before_request
+def _refuse_nul_characters() -> None:
+    """No text the portal stores or looks up may hold a NUL character (PostgreSQL refuses them)."""
+    fields = [*request.args.items(multi=True)]
+    if request.mimetype == "multipart/form-data":
+        fields += request.form.items(multi=True)
+    if any("\x00" in (name or "") or "\x00" in (value or "") for name, value in fields):
+        raise InvalidInput("Teksten må ikke indeholde NUL-tegn.")
+
+
+def _has_nul(value: Any) -> bool:
+    """Whether any text in a parsed JSON value holds a NUL character (walked without recursion, as JSON nests deep)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return True
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
+def _integer(value: Any) -> int | None:
+    """A JSON number that is whole (2 and 2.0 alike) and fits the database, else None; true and false are not numbers."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or abs(value) > MAX_INT:
+        return None
+    return value
 
 
 def _membership_json(m: Any) -> dict[str, Any]:
@@ -70,6 +115,8 @@ def create_document() -> Any:
     """Multipart upload: `file`, `organisation` (id or CVR), `kind`, `year`, `title`, `visibility`, `department`."""
     actor = current_actor()
     cfg = current_app.config["PORTAL"]
+    if request.mimetype != "multipart/form-data":
+        raise UnsupportedMediaType("Send dokumentet som multipart/form-data med filen i feltet 'file'.")
     file = request.files.get("file")
     if file is None or not file.filename:
         raise InvalidInput(fields={"file": "Send filen i feltet 'file'."})
@@ -90,7 +137,10 @@ def get_document(document_id: int) -> Any:
 
 @bp.route("/documents/<int:document_id>/file")
 def document_file(document_id: int) -> Any:
-    version = request.args.get("version", type=int)
+    raw = request.args.get("version", "")
+    version = int(raw) if raw.isascii() and raw.isdigit() else None
+    if raw and (version is None or version < 1):
+        raise InvalidInput(fields={"version": "Versionens nummer: et heltal fra 1."})
     return send_version(document_service.get_version(current_actor(), document_id, version))
 
 
@@ -98,6 +148,7 @@ def document_file(document_id: int) -> Any:
 def search() -> Any:
     """Hits grouped per document, best page first; `page`/`snippet` are the best page's."""
     results = search_service.search(current_actor(), search_service.SearchForm.from_args(request.args))
+    viewer_url = _viewer_urls(request.args.get("q", ""))
     hits = []
     for hit in results.hits:
         best = hit.pages[0] if hit.pages else None
@@ -106,10 +157,27 @@ def search() -> Any:
             "organisation_name": hit.organisation_name, "kind": hit.kind, "year": hit.year,
             "page": best.page if best else None, "snippet": best.snippet_html if best else "", "score": hit.score,
             "pages": [{"page": p.page, "snippet": p.snippet_html, "score": p.score} for p in hit.pages],
-            "url": url_for("viewer.show", document_id=hit.document_id, side=best.page if best else 1,
-                           q=request.args.get("q", ""), _external=True),
+            "url": viewer_url(hit.document_id, best.page if best else 1),
         })
     return jsonify({"total": results.total, "hits": hits, "facets": results.facets, "suggestion": results.suggestion})
+
+
+# Stand-ins for the two numbers of a hit's viewer URL (see _viewer_urls); no document or page has them.
+_DOCUMENT_STAND_IN, _PAGE_STAND_IN = 987_654_321_012_345, 987_654_321_067_890
+
+
+def _viewer_urls(q: str) -> Callable[[int, int], str]:
+    """`url_for("viewer.show", document_id=…, side=…, q=q, _external=True)` for every hit of
+    a search, routed once: the URL is built with stand-ins for the two numbers, which are
+    then put in per hit (routing twenty URLs cost as much as encoding the whole answer)."""
+    template = url_for("viewer.show", document_id=_DOCUMENT_STAND_IN, side=_PAGE_STAND_IN, q=q, _external=True)
+    document_mark, page_mark = str(_DOCUMENT_STAND_IN), str(_PAGE_STAND_IN)
+    head, _, tail = template.partition(document_mark)
+    middle, _, end = tail.partition(page_mark)
+    if template.count(document_mark) != 1 or template.count(page_mark) != 1 or page_mark not in tail:
+        # The query text (or the host) holds a stand-in: route each URL after all.
+        return lambda document_id, page: url_for("viewer.show", document_id=document_id, side=page, q=q, _external=True)
+    return lambda document_id, page: f"{head}{int(document_id)}{middle}{int(page)}{end}"
 
 
 def _agreement_json(agreement: Any) -> dict[str, Any]:
@@ -129,16 +197,33 @@ def _agreement_json(agreement: Any) -> dict[str, Any]:
 
 
 def _json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
+    if not request.is_json:
+        raise UnsupportedMediaType("Send et JSON-objekt med Content-Type: application/json.")
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the parser goes
+        body = None
     if not isinstance(body, dict):
         raise InvalidInput("Send et JSON-objekt.")
+    if _has_nul(body):
+        raise InvalidInput("Teksten må ikke indeholde NUL-tegn.")
     return body
 
 
 @bp.route("/agreements", methods=["POST"])
 def create_agreement() -> Any:
+    body = _json_body()
+    errors = {name: "Tekst." for name in ("title", "type") if not isinstance(body.get(name), str)}
+    errors.update({name: "En dato, ÅÅÅÅ-MM-DD." for name in ("term_start", "term_end")
+                   if body.get(name) is not None and not isinstance(body[name], str)})
+    organisations = body.get("organisations")
+    if not isinstance(organisations, list) or not organisations or any(_integer(o) is None for o in organisations):
+        errors["organisations"] = "En liste med organisationernes id'er."
+    if errors:
+        raise InvalidInput(fields=errors)
     with unit_of_work():
-        agreement = agreement_service.create_agreement(current_actor(), _json_body())
+        agreement = agreement_service.create_agreement(current_actor(), {
+            **body, "organisations": [_integer(o) for o in organisations]})
     return jsonify(_agreement_json(agreement)), 201, {"Location": url_for("api.get_agreement", agreement_id=agreement.id)}
 
 
@@ -147,14 +232,22 @@ def get_agreement(agreement_id: int) -> Any:
     return jsonify(_agreement_json(agreement_service.get_agreement(current_actor(), agreement_id)))
 
 
+def _is_section_change(change: Any) -> bool:
+    return isinstance(change, dict) and all(isinstance(change[name], str) for name in ("text", "heading") if name in change) \
+        and isinstance(change.get("data", {}), dict)
+
+
 @bp.route("/agreements/<int:agreement_id>", methods=["PATCH"])
 def patch_agreement(agreement_id: int) -> Any:
     """`{"base_revision", "sections": {"<id>": {"text"?, "heading"?, "data"?}}}` → 200 {"revision"} or 409 with conflicts."""
     body = _json_body()
     sections = body.get("sections")
-    base = body.get("base_revision")
-    if not isinstance(sections, dict) or not isinstance(base, int) or not all(isinstance(v, dict) for v in sections.values()):
-        raise InvalidInput(fields={"sections": "Et objekt med afsnit-id → {text}.", "base_revision": "Et heltal."})
+    base = _integer(body.get("base_revision"))
+    errors = {} if base is not None else {"base_revision": "Et heltal."}
+    if not isinstance(sections, dict) or not all(_is_section_change(v) for v in sections.values()):
+        errors["sections"] = "Et objekt med afsnit-id → {text, heading: tekst; data: objekt}."
+    if errors:
+        raise InvalidInput(fields=errors)
     try:
         with unit_of_work():
             revision = agreement_service.update_agreement(current_actor(), agreement_id, sections, base_revision=base)
@@ -170,24 +263,120 @@ def patch_agreement(agreement_id: int) -> Any:
 def add_agreement_section(agreement_id: int) -> Any:
     """`{"heading", "base_revision", "after"?}` → 201 {"section_id", "revision"}."""
     body = _json_body()
-    if not isinstance(body.get("base_revision"), int):
-        raise InvalidInput(fields={"base_revision": "Et heltal."})
+    base = _integer(body.get("base_revision"))
+    errors = {} if base is not None else {"base_revision": "Et heltal."}
+    if not isinstance(body.get("heading"), str):
+        errors["heading"] = "Skriv en overskrift."
+    if body.get("after") is not None and not isinstance(body["after"], str):
+        errors["after"] = "Et afsnits id."
+    if errors:
+        raise InvalidInput(fields=errors)
     with unit_of_work():
-        section_id = agreement_service.add_section(current_actor(), agreement_id, str(body.get("heading", "")),
-                                                   base_revision=body["base_revision"], after=body.get("after"))
+        section_id = agreement_service.add_section(current_actor(), agreement_id, body["heading"], base_revision=base,
+                                                   after=body.get("after"))
     agreement = agreement_service.get_agreement(current_actor(), agreement_id)
     return jsonify({"section_id": section_id, "revision": agreement.head}), 201
 
 
 @bp.route("/agreements/<int:agreement_id>/approvals", methods=["POST"])
 def approve_agreement(agreement_id: int) -> Any:
-    body = _json_body()
-    if not isinstance(body.get("revision"), int):
+    revision = _integer(_json_body().get("revision"))
+    if revision is None:
         raise InvalidInput(fields={"revision": "Angiv revisionen, der godkendes."})
     with unit_of_work():
-        agreement_service.approve(current_actor(), agreement_id, body["revision"])
+        agreement_service.approve(current_actor(), agreement_id, revision)
     agreement = agreement_service.get_agreement(current_actor(), agreement_id)
     return jsonify(_agreement_json(agreement)), 201
+
+
+def _occurrence_json(occurrence: Any) -> dict[str, Any]:
+    """One occurrence of an obligation: what is due when, and where it stands."""
+    obligation = occurrence.obligation
+    return {
+        "id": occurrence.id, "obligation_id": obligation.id, "title": obligation.title,
+        "description": obligation.description, "responsible_party": obligation.responsible_party_id,
+        "responsible_party_name": obligation.responsible_party.name, "verifying_party": obligation.verifying_party_id,
+        "verifying_party_name": obligation.verifying_party.name, "agreement": obligation.agreement_id,
+        "section": obligation.section_id, "meeting": obligation.meeting_id, "due_date": occurrence.due_date.isoformat(),
+        "status": occurrence.status.value, "status_note": occurrence.status_note,
+        "overdue": occurrence.is_overdue(date.today()), "recurrence": obligation.recurrence,
+        "evidence": [{"document_id": e.document_id, "page": e.page, "url": e.url, "comment": e.comment}
+                     for e in occurrence.evidence],
+        "url": url_for("obligations.show", occurrence_id=occurrence.id, _external=True),
+    }
+
+
+def _date_param(name: str) -> date | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise InvalidInput(fields={name: "Skriv datoen som ÅÅÅÅ-MM-DD."}) from exc
+
+
+@bp.route("/obligations")
+def list_obligations() -> Any:
+    """The occurrences the caller may see, by due date: `party` (id or CVR; responsible or verifying),
+    `status` (an occurrence status or `overdue`), `due_before` (a date, exclusive)."""
+    actor = current_actor()
+    party_id = None
+    if request.args.get("party", "").strip():
+        party = party_service.find_party_by_reference(request.args["party"])
+        if party is None:
+            raise NotFound()
+        party_id = party_service.get_party(actor, party.id).id
+    status = request.args.get("status", "").strip() or None
+    if status is not None and status != "overdue" and status not in {s.value for s in obligation_service.OccurrenceStatus}:
+        raise InvalidInput(fields={"status": "Ukendt status."})
+    due_before = _date_param("due_before")
+    if due_before == date.min:  # nothing falls due before the first day there is
+        return jsonify({"total": 0, "obligations": []})
+    filters = obligation_service.ObligationFilter(
+        party_id=party_id, status=status, due_to=due_before - timedelta(days=1) if due_before else None)
+    occurrences = obligation_service.list_occurrences(actor, filters)
+    return jsonify({"total": len(occurrences), "obligations": [_occurrence_json(o) for o in occurrences]})
+
+
+@bp.route("/obligations/<int:occurrence_id>/report", methods=["POST"])
+def report_obligation(occurrence_id: int) -> Any:
+    """`{"comment", "evidence": [{"document_id", "page"?} | {"url"}]}` → the occurrence, reported done."""
+    body = _json_body()
+    evidence = body.get("evidence", [])
+    if not isinstance(evidence, list) or not all(isinstance(item, dict) for item in evidence):
+        raise InvalidInput(fields={"evidence": "En liste af {document_id, page} eller {url}."})
+    items = []
+    for item in evidence:
+        document_id, page, url = (item.get(name) for name in ("document_id", "page", "url"))
+        if any(value is not None and _integer(value) is None for value in (document_id, page)) \
+                or url is not None and not isinstance(url, str):
+            raise InvalidInput(fields={"evidence": "document_id og page er heltal; url er tekst."})
+        items.append({"document_id": _integer(document_id), "page": _integer(page), "url": url})
+    comment = body.get("comment", "")
+    if not isinstance(comment, str):
+        raise InvalidInput(fields={"comment": "Tekst."})
+    with unit_of_work():
+        occurrence = obligation_service.report_done(current_actor(), occurrence_id, comment=comment, evidence=items)
+    return jsonify(_occurrence_json(occurrence))
+
+
+@bp.route("/obligations/<int:occurrence_id>/verify", methods=["POST"])
+def verify_obligation(occurrence_id: int) -> Any:
+    with unit_of_work():
+        occurrence = obligation_service.verify(current_actor(), occurrence_id)
+    return jsonify(_occurrence_json(occurrence))
+
+
+@bp.route("/obligations/<int:occurrence_id>/reject", methods=["POST"])
+def reject_obligation(occurrence_id: int) -> Any:
+    """`{"reason"}` → the occurrence, back with the responsible party."""
+    reason = _json_body().get("reason")
+    if not isinstance(reason, str):
+        raise InvalidInput(fields={"reason": "Skriv hvorfor opfyldelsen ikke godkendes."})
+    with unit_of_work():
+        occurrence = obligation_service.reject(current_actor(), occurrence_id, reason)
+    return jsonify(_occurrence_json(occurrence))
 
 
 @bp.route("/openapi.json")

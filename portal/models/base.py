@@ -17,6 +17,11 @@ NAMING_CONVENTION = {
 }
 
 
+# The largest value an INTEGER column holds on PostgreSQL: no id, revision or page number is larger,
+# so a larger number given as one can only name something absent.
+MAX_INT = 2**31 - 1
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 

@@ -26,7 +26,9 @@ class JobStatus(str, enum.Enum):
 
 class Job(Base):
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_status_run_after", "status", "run_after"),)
+    # The second index serves enqueue's look-up of a waiting job for the same object.
+    __table_args__ = (Index("ix_jobs_status_run_after", "status", "run_after"),
+                      Index("ix_jobs_kind_object_id", "kind", "object_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(50))  # e.g. "index_document"

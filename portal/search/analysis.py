@@ -25,8 +25,11 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
+from itertools import accumulate, chain, compress, count, repeat
+from operator import itemgetter, sub
 
 import tantivy
 
@@ -277,12 +280,14 @@ class Highlighter:
         self.prefixes = tuple(sorted({p for p in prefixes if p}))
         needles = sorted(self.terms | set(self.prefixes), key=len, reverse=True)
         # A stem is (after "aa" → "å") a prefix of its word and a compound part is a
-        # substring of it, so only words containing a needle can match. A plain
-        # alternation over the lowercased text finds those in C; Python then looks
-        # closely at the few candidate words only.
-        alternation = "|".join(_needle_pattern(n) for n in needles)
-        self._needles = re.compile(alternation) if needles else None
-        self._needles_any_case = re.compile(alternation, re.IGNORECASE) if needles else None
+        # substring of it, so only words containing a needle can match. Splitting the
+        # lowercased text on an alternation of the needles finds those in C, each from its
+        # first needle to the end of its word (so a word is found once), with the text
+        # between them; Python then looks closely at the few distinct candidate words only.
+        pattern = "((?:" + "|".join(_needle_pattern(n) for n in needles) + ")" + _WORD_CHARS + ")"
+        self._needles = re.compile(pattern) if needles else None
+        self._needles_any_case = re.compile(pattern, re.IGNORECASE) if needles else None
+        # Word → matches, for words as written and lowercased alike (`matches` lowercases).
         self._seen: dict[str, bool] = {}
 
     def matches(self, word: str) -> bool:
@@ -302,45 +307,85 @@ class Highlighter:
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """(start, end) character offsets of the matching words, in order."""
+        return list(zip(*self._offsets(text)))
+
+    def _offsets(self, text: str) -> tuple[list[int], list[int]]:
+        """Start and end offsets of the matching words, in order. A page has dozens of
+        matches and a result page dozens of pages, so the work per match is done by C
+        (split, accumulate, map) wherever it can be."""
         if self._needles is None or self._needles_any_case is None:
-            return []
-        lowered = text.lower()
+            return [], []
+        lowered = _lower(text)
         needles = self._needles
         if len(lowered) != len(text):  # a rare letter whose lowercase is longer
             lowered, needles = text, self._needles_any_case
-        found: list[tuple[int, int]] = []
-        end = -1
-        n = len(text)
-        for hit in needles.finditer(lowered):
-            if hit.start() < end:
-                continue  # another needle inside a word already looked at
-            start = hit.start()
-            while start > 0 and lowered[start - 1].isalnum():
-                start -= 1
-            end = hit.end()
-            while end < n and lowered[end].isalnum():
-                end += 1
-            if self.matches(text[start:end]):
-                found.append((start, end))
-        return found
+        # [text before, candidate, text between, candidate, ..., text after]
+        pieces = needles.split(lowered)
+        if len(pieces) == 1:
+            return [], []
+        bounds = list(accumulate(map(len, pieces)))
+        starts, ends = bounds[0:-1:2], bounds[1::2]
+        words, between = pieces[1::2], pieces[0:-1:2]
+        if any(map(str.isalnum, map(_LAST_CHARACTER, between))):
+            # A needle inside a word (a compound's part): the word starts before it.
+            for i, piece in enumerate(between):
+                if piece[-1:].isalnum():
+                    head = len(piece) - _word_start_in(piece)
+                    starts[i] -= head
+                    words[i] = piece[-head:] + words[i]
+        known = list(map(self._seen.get, words))
+        if None in known:
+            known = [self.matches(word) if k is None else k for k, word in zip(known, words)]
+        if all(known):
+            return starts, ends
+        return list(compress(starts, known)), list(compress(ends, known))
 
     def snippet(self, text: str, max_chars: int = 240) -> str:
         """An HTML fragment of about `max_chars` characters around the densest run of
         matches (the start of the text when nothing matches)."""
-        spans = self.spans(text)
-        start, end = _window(text, spans, max_chars)
-        out: list[str] = ["…" if start > 0 else ""]
-        cursor = start
-        for s, e in spans:
-            if s < start or e > end:
-                continue
-            out.append(html.escape(text[cursor:s]))
-            out.append("<mark>" + html.escape(text[s:e]) + "</mark>")
-            cursor = e
-        out.append(html.escape(text[cursor:end]))
+        starts, ends = self._offsets(text)
+        start, end = _window(text, starts, ends, max_chars)
+        # Spans lie inside words and the window ends between words: those shown are a run.
+        first, last = bisect_left(starts, start), bisect_right(ends, end)
+        # The window cut at every start and end of a match: text, match, text, ..., text.
+        cuts = [start, *chain.from_iterable(zip(starts[first:last], ends[first:last])), end]
+        pieces = list(map(text.__getitem__, map(slice, cuts, cuts[1:])))
+        # Most windows have nothing to escape; looking once is cheaper than escaping each piece.
+        if _HTML_SPECIAL.search(text, start, end):
+            pieces = list(map(html.escape, pieces))
+        pieces[1::2] = ["<mark>" + match + "</mark>" for match in pieces[1::2]]
+        if start > 0:
+            pieces.insert(0, "…")
         if end < len(text):
-            out.append("…")
-        return " ".join("".join(out).split())
+            pieces.append("…")
+        return " ".join("".join(pieces).split())
+
+
+# The rest of a word: letters and digits, the same characters str.isalnum() accepts.
+_WORD_CHARS = r"[^\W_]*"
+_LAST_CHARACTER = itemgetter(slice(-1, None))
+# What html.escape changes.
+_HTML_SPECIAL = re.compile(r"[&<>\"']")
+# str.lower() of every Latin-1 character is again one Latin-1 character: as a byte table.
+_LATIN1_LOWER = bytes(ord(chr(code).lower()) for code in range(256))
+
+
+def _lower(text: str) -> str:
+    """`text.lower()`, several times faster for text that is all Latin-1 (most Danish)."""
+    if text.isascii():
+        return text.lower()
+    try:
+        return text.encode("latin-1").translate(_LATIN1_LOWER).decode("latin-1")
+    except UnicodeEncodeError:
+        return text.lower()
+
+
+def _word_start_in(text: str) -> int:
+    """Where the word that `text` ends with starts."""
+    index = len(text)
+    while index > 0 and text[index - 1].isalnum():
+        index -= 1
+    return index
 
 
 def _needle_pattern(needle: str) -> str:
@@ -348,23 +393,22 @@ def _needle_pattern(needle: str) -> str:
     return "".join("(?:å|aa)" if ch == "å" else re.escape(ch) for ch in needle)
 
 
-def _window(text: str, spans: list[tuple[int, int]], max_chars: int) -> tuple[int, int]:
-    """The slice of text to show: the window holding the most matches, widened to whole
-    words."""
+def _window(text: str, starts: list[int], ends: list[int], max_chars: int) -> tuple[int, int]:
+    """The slice of text to show: the window holding the most matches (the first such),
+    widened to whole words. `starts` and `ends` are the matches' offsets, in order."""
     if len(text) <= max_chars:
         return 0, len(text)
-    if not spans:
+    if not starts:
         return 0, _word_end(text, max_chars)
-    best_first, best_count, last = 0, 0, 0
-    for first in range(len(spans)):
-        if last < first:
-            last = first
-        while last + 1 < len(spans) and spans[last + 1][1] - spans[first][0] <= max_chars:
-            last += 1
-        if last - first + 1 > best_count:
-            best_first, best_count = first, last - first + 1
-    first_start = spans[best_first][0]
-    last_end = spans[best_first + best_count - 1][1]
+    # For each match i, how many matches from i on end within max_chars of where i starts;
+    # both lists rise, so a binary search finds the last one. A match longer than max_chars
+    # counts as one of its own, so when no run has two, the first match is the window.
+    counts = list(map(sub, map(bisect_right, repeat(ends), [s + max_chars for s in starts]), count()))
+    best_count = max(counts)
+    best_first = counts.index(best_count) if best_count > 1 else 0
+    best_count = max(best_count, 1)
+    first_start = starts[best_first]
+    last_end = ends[best_first + best_count - 1]
     slack = max(max_chars - (last_end - first_start), 0)
     start = max(first_start - slack // 3, 0)
     end = min(max(start + max_chars, last_end), len(text))

@@ -19,6 +19,17 @@ total exact; more only when paging deep); stored text is read only for the pages
 and snippets are cut in Python from those few pages (tantivy's SnippetGenerator only
 knows the terms of plain term queries, so it cannot mark compounds or prefixes).
 
+The access filter is a union of term queries: tantivy then reads the postings of a reader
+token only as far as the query's own matches reach, where a term set would first collect
+every page the user may read (twice per query: for ranking and for the facets).
+
+The aggregation is a second pass over every matching page and costs about as much as
+ranking them, so its result (facet counts and document total) is kept for a while per
+(searcher version, access filter and filters, parsed query): paging, changing the sort
+order and asking again reuse it. Each process reloads its searcher itself (tantivy's
+"manual" policy), when the generation's meta.json has changed since the last search,
+so the version is known exactly and a kept result never outlives the data it counted.
+
 Writes made with `upsert` while a rebuild runs go to the old generation only; the
 rebuild's caller (`indexer reindex`) should follow it with `indexer check`.
 """
@@ -32,9 +43,10 @@ import shutil
 import threading
 import time
 import zlib
-from collections.abc import Iterable, Iterator
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -77,6 +89,16 @@ TITLE_BOOST = 0.5
 # "Did you mean" is only worth computing when the query found (almost) nothing.
 SUGGEST_BELOW_TOTAL = 3
 FACET_SIZE = 10_000
+# A filter on more values than this is a term set (one pass collecting every page that has
+# one of them); on fewer, a union of term queries, which is cheaper to intersect.
+FILTER_UNION_MAX_VALUES = 32
+# Aggregation results kept per process (a few kilobytes each), and for how long at most.
+AGGREGATION_CACHE_SIZE = 256
+AGGREGATION_CACHE_SECONDS = 60.0
+# Built tantivy queries kept per process: a prefix ("renover*") compiles an automaton per
+# field, about a millisecond, where the rest of building a query takes microseconds.
+QUERY_CACHE_SIZE = 256
+QUERY_CACHE_SECONDS = 3600.0
 
 
 def _schema() -> tantivy.Schema:
@@ -168,11 +190,43 @@ def _document(record: SearchRecord) -> tantivy.Document:
     return doc
 
 
+def _file_stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
 @dataclass
 class _Generation:
+    """One opened generation. Its searcher changes only in `reload`, which counts
+    `version` up, so (name, version) names what a searcher shows."""
+
     name: str
     index: tantivy.Index
     schema: tantivy.Schema
+    path: Path
+    version: int = 0
+    # meta.json as it was at the last reload; tantivy replaces it on every commit.
+    committed: tuple[int, int, int] | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def searcher(self) -> tuple[int, tantivy.Searcher]:
+        """The searcher for one query and its version, after a reload if a writer (in any
+        process) has committed since the last one."""
+        committed = _file_stamp(self.path / "meta.json")
+        if committed is not None and committed != self.committed:
+            self.reload(committed)
+        with self.lock:
+            return self.version, self.index.searcher()
+
+    def reload(self, committed: tuple[int, int, int] | None = None) -> None:
+        committed = committed or _file_stamp(self.path / "meta.json")
+        with self.lock:
+            self.index.reload()
+            self.version += 1
+            self.committed = committed
 
 
 def _open_generation(path: Path, *, create: bool = False) -> _Generation:
@@ -180,11 +234,57 @@ def _open_generation(path: Path, *, create: bool = False) -> _Generation:
     try:
         if create:
             path.mkdir(parents=True, exist_ok=True)
+        committed = _file_stamp(path / "meta.json")
         index = tantivy.Index(schema, path=str(path), reuse=True) if create else tantivy.Index.open(str(path))
+        # Reloaded by _Generation.searcher() when a commit is seen, not by a watcher thread.
+        index.config_reader(reload_policy="manual")
     except (ValueError, OSError) as exc:
         raise _unavailable(f"cannot open search index {path}: {exc}") from exc
     index.register_tokenizer(analysis.ANALYZER_NAME, analysis.tantivy_analyzer())
-    return _Generation(path.name, index, index.schema)
+    return _Generation(path.name, index, index.schema, path, committed=committed)
+
+
+class _Recent:
+    """Recently computed values by key, at most `size` of them and for `seconds` at most
+    (least recently used go first). Shared by the threads of a process."""
+
+    def __init__(self, size: int, seconds: float) -> None:
+        self.size = size
+        self.seconds = seconds
+        self._entries: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> Any | None:
+        now = time.monotonic()
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] < now:
+                if entry is not None:
+                    del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, key: Hashable, value: Any) -> None:
+        if self.size < 1:
+            return
+        with self._lock:
+            self._entries[key] = (time.monotonic() + self.seconds, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+@dataclass
+class _Caches:
+    """What an EmbeddedIndex keeps between searches (see the module docstring)."""
+
+    aggregations: _Recent = field(default_factory=lambda: _Recent(AGGREGATION_CACHE_SIZE, AGGREGATION_CACHE_SECONDS))
+    user_queries: _Recent = field(default_factory=lambda: _Recent(QUERY_CACHE_SIZE, QUERY_CACHE_SECONDS))
 
 
 class _Writer:
@@ -205,6 +305,7 @@ class EmbeddedIndex:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
         self._lock = threading.RLock()
+        self.caches = _Caches()
         # (stamp of CURRENT, generation it named), swapped as one object so a thread
         # never pairs a new stamp with an old generation.
         self._opened: tuple[tuple[int, int, int], _Generation] | None = None
@@ -264,6 +365,10 @@ class EmbeddedIndex:
 
     def _writable(self) -> _Generation:
         if not self._exists():
+            if self._opened is not None:
+                # It was here and is gone (its volume unmounted, its folder moved away): a fresh,
+                # empty index in its place would hide that, and lose these writes when it is back.
+                raise _unavailable(f"search index at {self.root} has disappeared")
             self.create()
         return self._current()
 
@@ -282,7 +387,7 @@ class EmbeddedIndex:
             raise
         finally:
             writer.wait_merging_threads()
-        generation.index.reload()
+        generation.reload()
 
     # --- writes ------------------------------------------------------------------
 
@@ -334,15 +439,15 @@ class EmbeddedIndex:
 
     def refresh(self) -> None:
         generation = self._current()
-        generation.index.reload()
+        generation.reload()
 
     def count(self) -> int:
-        return self._current().index.searcher().num_docs
+        return self._current().searcher()[1].num_docs
 
     def check(self) -> None:
         generation = self._current()
         try:
-            generation.index.searcher().search(Query.all_query(), 1, count=False)
+            generation.searcher()[1].search(Query.all_query(), 1, count=False)
         except (ValueError, OSError) as exc:
             raise _unavailable(f"search index at {self.root} does not answer: {exc}") from exc
         if not (self.root / generation.name / "meta.json").exists():
@@ -364,7 +469,7 @@ class EmbeddedIndex:
         )
 
     def record_ids_for_check(self) -> dict[str, RecordStamp]:
-        searcher = self._current().index.searcher()
+        _, searcher = self._current().searcher()
         total = searcher.num_docs
         stamps: dict[str, RecordStamp] = {}
         if total == 0:
@@ -380,7 +485,7 @@ class EmbeddedIndex:
             return SearchResults(total=0, facets=empty_facets())
         generation = self._current()
         try:
-            return _Search(generation, query, parsed).run()
+            return _Search(generation, query, parsed, self.caches).run()
         except ValueError as exc:
             # tantivy reports I/O trouble (files removed under it) as ValueError.
             log.error("search failed in %s: %s", self.root, exc)
@@ -390,17 +495,25 @@ class EmbeddedIndex:
 class _Search:
     """One query against one searcher (a consistent snapshot of the index)."""
 
-    def __init__(self, generation: _Generation, query: SearchQuery, parsed: ParsedQuery) -> None:
+    def __init__(
+        self,
+        generation: _Generation,
+        query: SearchQuery,
+        parsed: ParsedQuery,
+        caches: _Caches | None = None,
+    ) -> None:
         self.schema = generation.schema
-        self.searcher = generation.index.searcher()
+        self.version, self.searcher = generation.searcher()
+        self.generation_name = generation.name
         self.query = query
         self.parsed = parsed
         self.filter = self._filters()
+        self.caches = caches
 
     def run(self) -> SearchResults:
         self.highlighter = self.parsed.highlighter()
         q = self.query
-        full = self._with_filter(self._user_query(self.parsed))
+        full = self._with_filter(self._built_user_query())
         by_date = q.sort == "date" or self.parsed.matches_everything
         wanted = q.offset + q.per_page
         window = max(GROUPING_WINDOW, wanted * q.pages_per_document * 2)
@@ -409,10 +522,13 @@ class _Search:
         # Few matching pages: fetch them all and count documents exactly. Many: the
         # cardinality sketch (about 1-2 % off) is far cheaper than fetching them all.
         exact = matching_pages <= EXACT_TOTAL_MAX_PAGES
-        if exact and matching_pages > len(found.hits):
-            found = self._top(full, matching_pages, by_date)
         hits = found.hits
         groups = self._group(hits, q.pages_per_document)
+        if exact and matching_pages > len(hits):
+            # The rest only: the ranking is deterministic, so the first pages are the same.
+            rest = self._top(full, matching_pages - len(hits), by_date, offset=len(hits)).hits
+            groups = self._group(rest, q.pages_per_document, into=groups)
+            hits = hits + rest
         while not exact and len(groups) < wanted and len(hits) == window and window < GROUPING_WINDOW_MAX:
             window *= 4
             hits = self._top(full, window, by_date).hits
@@ -420,9 +536,9 @@ class _Search:
 
         results = SearchResults(total=0, facets=empty_facets())
         if matching_pages:
-            aggregated = self.searcher.aggregate(full, _FACETS if exact else _FACETS_AND_TOTAL)
-            results.facets = _facets(aggregated)
-            results.total = len(groups) if exact else max(_count(aggregated["documents"]), len(groups))
+            facets, documents = self._aggregate(full, exact)
+            results.facets = facets
+            results.total = len(groups) if exact else max(documents, len(groups))
             shown = list(groups.items())[q.offset : wanted]
             if by_date:
                 shown = self._best_pages_by_score(full, shown)
@@ -431,26 +547,49 @@ class _Search:
             results.suggestion = self._suggestion()
         return results
 
-    def _top(self, query: Query, limit: int, by_date: bool, count: bool = False) -> tantivy.SearchResult:
+    def _aggregate(self, full: Query, exact: bool) -> tuple[dict[str, dict[str, int]], int]:
+        """Facet counts and (unless `exact`) the estimated number of documents, kept in
+        the cache under everything they depend on: the searcher's version, the access
+        tokens and filters, and the parsed query; not the sort order or the page."""
+        q = self.query
+        key = (
+            self.generation_name, self.version, exact, self.parsed, tuple(sorted(q.readers)),
+            _tuple(q.organisation_ids), _tuple(q.department_ids), _tuple(q.kinds), _tuple(q.visibilities),
+            _tuple(q.record_types), q.year_from, q.year_to,
+        )
+        cache = self.caches.aggregations if self.caches is not None else None
+        cached = cache.get(key) if cache is not None else None
+        if cached is None:
+            aggregated = self.searcher.aggregate(full, _FACETS if exact else _FACETS_AND_TOTAL)
+            cached = (_facets(aggregated), 0 if exact else _count(aggregated["documents"]))
+            if cache is not None:
+                cache.put(key, cached)
+        facets, documents = cached
+        return {name: dict(values) for name, values in facets.items()}, documents
+
+    def _top(
+        self, query: Query, limit: int, by_date: bool, count: bool = False, offset: int = 0
+    ) -> tantivy.SearchResult:
         return self.searcher.search(
-            query, max(limit, 1), count=count, order_by_field="date" if by_date else None
+            query, max(limit, 1), count=count, order_by_field="date" if by_date else None, offset=offset
         )
 
     # --- building queries -----------------------------------------------------------
 
     def _filters(self) -> Query:
-        q, s = self.query, self.schema
-        clauses = [Query.term_set_query(s, "readers", sorted(q.readers))]
+        q = self.query
+        clauses = [self._any_of("readers", sorted(q.readers))]
         if q.organisation_ids is not None:
-            clauses.append(Query.term_set_query(s, "organisation_id", list(q.organisation_ids)))
+            clauses.append(self._any_of("organisation_id", q.organisation_ids))
         if q.department_ids is not None:
-            clauses.append(Query.term_set_query(s, "department_id", list(q.department_ids)))
+            clauses.append(self._any_of("department_id", q.department_ids))
         if q.kinds is not None:
-            clauses.append(Query.term_set_query(s, "kind", list(q.kinds)))
+            clauses.append(self._any_of("kind", q.kinds))
         if q.visibilities is not None:
-            clauses.append(Query.term_set_query(s, "visibility", list(q.visibilities)))
+            clauses.append(self._any_of("visibility", q.visibilities))
         if q.record_types is not None:
-            clauses.append(Query.term_set_query(s, "record_type", list(q.record_types)))
+            clauses.append(self._any_of("record_type", q.record_types))
+        s = self.schema
         if q.year_from is not None or q.year_to is not None:
             clauses.append(
                 Query.range_query(s, "year", tantivy.FieldType.Integer, q.year_from, q.year_to)
@@ -460,8 +599,31 @@ class _Search:
             Query.boolean_query([(Occur.Must, c) for c in clauses]), 0.0
         )
 
+    def _any_of(self, field: str, values: Iterable[Any]) -> Query:
+        """Records whose `field` has one of `values` (none: nothing)."""
+        values = list(dict.fromkeys(values))
+        if not values:
+            return Query.empty_query()
+        if len(values) > FILTER_UNION_MAX_VALUES:
+            return Query.term_set_query(self.schema, field, values)
+        terms = [Query.term_query(self.schema, field, value, index_option="basic") for value in values]
+        if len(terms) == 1:
+            return terms[0]
+        return Query.boolean_query([(Occur.Should, term) for term in terms])
+
     def _with_filter(self, user_query: Query) -> Query:
         return Query.boolean_query([(Occur.Must, user_query), (Occur.Must, self.filter)])
+
+    def _built_user_query(self) -> Query:
+        """`_user_query(self.parsed)`, built once per generation (its schema) and query."""
+        cache = self.caches.user_queries if self.caches is not None else None
+        key = (self.generation_name, self.parsed)
+        built = cache.get(key) if cache is not None else None
+        if built is None:
+            built = self._user_query(self.parsed)
+            if cache is not None:
+                cache.put(key, built)
+        return built
 
     def _user_query(self, parsed: ParsedQuery) -> Query:
         if parsed.matches_everything:
@@ -519,12 +681,15 @@ class _Search:
     # --- grouping into documents ------------------------------------------------------
 
     def _group(
-        self, found: list[tuple[Any, tantivy.DocAddress]], per_group: int
+        self,
+        found: list[tuple[Any, tantivy.DocAddress]],
+        per_group: int,
+        into: dict[int, list[tuple[float, tantivy.DocAddress]]] | None = None,
     ) -> dict[int, list[tuple[float, tantivy.DocAddress]]]:
         """Hits in order → {group: its first `per_group` hits}, groups in order of their
-        first hit (so best document first)."""
+        first hit (so best document first). With `into`, `found` continues those hits."""
         keys = self.searcher.fast_field_values("group", [address for _, address in found])
-        groups: dict[int, list[tuple[float, tantivy.DocAddress]]] = {}
+        groups: dict[int, list[tuple[float, tantivy.DocAddress]]] = {} if into is None else into
         for (score, address), key in zip(found, keys):
             pages = groups.setdefault(key, [])
             if len(pages) < per_group:
@@ -632,6 +797,10 @@ _FACETS: dict[str, Any] = {
     "year": {"terms": {"field": "year", "size": FACET_SIZE}},
 }
 _FACETS_AND_TOTAL: dict[str, Any] = {**_FACETS, "documents": {"cardinality": {"field": "group"}}}
+
+
+def _tuple(values: list[Any] | None) -> tuple[Any, ...] | None:
+    return None if values is None else tuple(values)
 
 
 def _count(cardinality: dict[str, Any]) -> int:

@@ -45,6 +45,7 @@ from portal.models import (
     PartyKind,
     User,
 )
+from portal.models.base import MAX_INT
 from portal.services.agreement_pdf import render_agreement
 from portal.services.audit import record_event
 from portal.services.documents import upload_document
@@ -159,14 +160,20 @@ def create_agreement(actor: Actor, data: dict[str, Any]) -> Agreement:
     title = str(data.get("title", "")).strip()
     if not title:
         errors["title"] = "Skriv en titel."
+    elif len(title) > 300:
+        errors["title"] = "Titlen må højst være på 300 tegn."
     try:
         kind = AgreementType(str(data.get("type", "")))
     except ValueError:
         errors["type"] = "Vælg en aftaletype."
         kind = AgreementType.ANDET
-    organisation_ids = sorted({int(x) for x in data.get("organisations", []) if str(x).isdigit()})
+    chosen = data.get("organisations")
+    chosen = chosen if isinstance(chosen, (list, tuple, set)) else []
+    organisation_ids = sorted({int(x) for x in map(str, chosen) if x.isascii() and x.isdigit()})
+    # An id beyond the largest names no party (and the database would refuse to compare with it).
     organisations = list(db.session.scalars(select(Party).where(
-        Party.id.in_(organisation_ids or [-1]), Party.kind == PartyKind.ORGANISATION, Party.active.is_(True))))
+        Party.id.in_([i for i in organisation_ids if i <= MAX_INT] or [-1]), Party.kind == PartyKind.ORGANISATION,
+        Party.active.is_(True))))
     if not organisations or len(organisations) != len(organisation_ids):
         errors["organisations"] = "Vælg mindst én organisation."
     term_start, term_end = _date(data.get("term_start"), "term_start", errors), _date(data.get("term_end"), "term_end", errors)
@@ -332,6 +339,8 @@ def add_section(actor: Actor, agreement_id: int, heading: str, *, base_revision:
     heading = heading.strip()
     if not heading:
         raise InvalidInput(fields={"heading": "Skriv en overskrift."})
+    if not 1 <= base_revision <= agreement.head:
+        raise InvalidInput(fields={"base_revision": "Ukendt revision."})
     head = get_revision(agreement).content
     new = json.loads(json.dumps(head))
     sid = _new_section_id()

@@ -2,18 +2,32 @@
 
 Secrets (passwords, session ids, invitation and API tokens) are never stored or logged in
 the clear: passwords as argon2 hashes, tokens as SHA-256.
+
+The password policy follows NIST SP 800-63B: a minimum length, a generous maximum, every
+character allowed (spaces and æøå too), no composition rules, and a refusal of passwords
+that attackers try first: common and breached ones, trivial repetitions and sequences, and
+ones made of the user's own e-mail address or name. The list of common passwords,
+`portal/data/common-passwords.txt.gz`, is the 100,000 most common passwords of SecLists
+(Daniel Miessler et al., Passwords/Common-Credentials/10-million-password-list-top-100000.txt,
+MIT licence).
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import logging
+import re
 import secrets
+import unicodedata
 from datetime import datetime, timedelta, timezone
+from functools import cache
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, bindparam, delete, func, select, update
+from sqlalchemy.orm import joinedload
 
 from portal.access import Actor, require
 from portal.errors import InvalidInput, NotFound, TooManyAttempts
@@ -30,6 +44,17 @@ _DUMMY_HASH = hasher.hash("not-a-real-password")
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
 
+COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent.parent / "data" / "common-passwords.txt.gz"
+# Words that make a password guessable in this portal whatever the user's name is.
+_SITE_WORDS = ("aftaleportalen", "aftaleportal", "adgangskode", "kodeord", "password")
+# A password that is the user's own details (or the site's name) plus fewer characters than
+# this is refused: "nina.hansen2024" is, "nina elsker lange gåture" is not.
+_MIN_OWN_CHARACTERS = 6
+# Repetitions ("abababababab") and runs along the alphabet, the digits or a Danish keyboard's
+# rows ("123456789012", "qwertyuiopås") are what guessing tools try right after the lists.
+_MIN_DISTINCT_CHARACTERS = 5
+_SEQUENCES = ("0123456789" * 4, "abcdefghijklmnopqrstuvwxyzæøå" * 2, "qwertyuiopåasdfghjklæøzxcvbnm" * 2)
+
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
@@ -45,23 +70,86 @@ def normalise_email(email: str) -> str:
 
 # --- passwords --------------------------------------------------------------------
 
-def validate_password(password: str, *, email: str = "") -> None:
-    """Length-based rules (NIST SP 800-63B): long enough, not absurdly long, not the e-mail address."""
+def normalise_password(password: str) -> str:
+    """NFKC, so "å" typed as one character or as "a" plus a ring (as some keyboards send it)
+    is the same password (NIST SP 800-63B 5.1.1.2)."""
+    return unicodedata.normalize("NFKC", password)
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list of common passwords, lower-cased. Only entries long enough to pass the
+    length rule are kept: the shorter ones are refused anyway, and 100,000 strings per web
+    worker would cost memory for nothing."""
+    with gzip.open(COMMON_PASSWORDS_FILE, "rt", encoding="utf-8", errors="replace") as lines:
+        return frozenset(word for line in lines
+                         if len(word := normalise_password(line.rstrip("\r\n")).lower()) >= MIN_PASSWORD_LENGTH)
+
+
+def _letters_and_digits(text: str) -> str:
+    return "".join(ch for ch in normalise_password(text).lower() if ch.isalnum())
+
+
+def _own_details(email: str, name: str) -> list[str]:
+    local = normalise_email(email).partition("@")[0]
+    words = [email, local, name, *re.split(r"[\s.,_-]+", f"{local} {name}"), *_SITE_WORDS]
+    found = {_letters_and_digits(w) for w in words}
+    # Longest first, so "ninahansen" is taken out before "nina" would leave "hansen" behind.
+    return sorted((w for w in found if len(w) >= 3), key=len, reverse=True)
+
+
+def _is_trivial(password: str) -> bool:
+    folded = password.lower()
+    if len(set(folded)) < _MIN_DISTINCT_CHARACTERS:
+        return True
+    compact = folded.replace(" ", "")
+    return any(compact in seq or compact in seq[::-1] for seq in _SEQUENCES)
+
+
+def _mostly_own_details(password: str, email: str, name: str) -> bool:
+    rest = _letters_and_digits(password)
+    if not rest:
+        return False
+    matched = False
+    for word in _own_details(email, name):
+        if word in rest:
+            rest, matched = rest.replace(word, ""), True
+    return matched and len(rest) < _MIN_OWN_CHARACTERS
+
+
+def validate_password(password: str, *, email: str = "", name: str = "") -> None:
+    """Refuse a password an attacker would guess early (NIST SP 800-63B); InvalidInput on `password`.
+
+    Length counts characters after NFKC normalisation. No rules about character classes:
+    a sentence of ordinary words is a good password.
+    """
+    password = normalise_password(password)
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(fields={"password": f"Adgangskoden skal være på mindst {MIN_PASSWORD_LENGTH} tegn."})
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise InvalidInput(fields={"password": f"Adgangskoden må højst være på {MAX_PASSWORD_LENGTH} tegn."})
-    if email and password.strip().lower() == normalise_email(email):
-        raise InvalidInput(fields={"password": "Adgangskoden må ikke være din e-mailadresse."})
+        problem = (f"Adgangskoden skal være på mindst {MIN_PASSWORD_LENGTH} tegn. "
+                   "En sætning af flere ord er let at huske og svær at gætte.")
+    elif len(password) > MAX_PASSWORD_LENGTH:
+        problem = f"Adgangskoden må højst være på {MAX_PASSWORD_LENGTH} tegn."
+    elif password.lower() in common_passwords():
+        problem = ("Adgangskoden er for almindelig: den står på lister over adgangskoder, som angribere "
+                   "prøver først. Vælg en anden, fx en sætning af flere ord.")
+    elif _is_trivial(password):
+        problem = ("Adgangskoden er for let at gætte: den består af gentagne tegn eller en række som "
+                   "1234 eller abcd. Vælg en anden, fx en sætning af flere ord.")
+    elif _mostly_own_details(password, email, name):
+        problem = ("Adgangskoden må ikke bygge på din e-mailadresse, dit navn, portalens navn eller ordet "
+                   "»adgangskode«. Vælg en anden, fx en sætning af flere ord.")
+    else:
+        return
+    raise InvalidInput(fields={"password": problem})
 
 
 def hash_password(password: str) -> str:
-    return hasher.hash(password)
+    return hasher.hash(normalise_password(password))
 
 
 def _verify(password_hash: str | None, password: str) -> bool:
     try:
-        return hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return hasher.verify(password_hash or _DUMMY_HASH, normalise_password(password)) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
@@ -78,9 +166,11 @@ def authenticate(email: str, password: str, *, address: str, max_per_account: in
 
     Raises TooManyAttempts, before looking at the password, when the account or the
     address has failed too often within the window: guessing gets no answers at all.
-    Failures are rows in the database, so every web worker shares the count.
+    Failures are rows in the database, so every web worker (and every server behind a
+    load balancer) shares the count; nothing is counted in a process's memory.
     """
-    email = normalise_email(email)
+    # No account has a longer address; cutting keeps an attacker's junk within the columns.
+    email = normalise_email(email)[:254]
     since = _now() - timedelta(seconds=window_seconds)
     account_key, address_key = f"account:{email}", f"address:{address}"
     if _failures(account_key, since) >= max_per_account or _failures(address_key, since) >= max_per_address:
@@ -90,6 +180,8 @@ def authenticate(email: str, password: str, *, address: str, max_per_account: in
             retry_after=window_seconds,
         )
     user = db.session.scalar(select(User).where(User.email == email))
+    if len(password) > MAX_PASSWORD_LENGTH:
+        password = ""  # no one's password, and not worth hashing megabytes for
     if user is not None and user.active and _verify(user.password_hash, password):
         db.session.execute(delete(LoginFailure).where(LoginFailure.key == account_key))
         if hasher.check_needs_rehash(user.password_hash or ""):
@@ -181,7 +273,7 @@ def accept_invitation(token: str, password: str) -> User:
     """Set the invited user's password and spend the link."""
     invitation = find_invitation(token)
     user = invitation.user
-    validate_password(password, email=user.email)
+    validate_password(password, email=user.email, name=user.name)
     user.password_hash = hash_password(password)
     invitation.used_at = _now()
     end_all_sessions(user)
@@ -195,7 +287,7 @@ def change_password(actor: Actor, user: User, *, current: str, new: str, keep_se
     require(actor, "profile:update", user)
     if not _verify(user.password_hash, current):
         raise InvalidInput(fields={"current_password": "Den nuværende adgangskode er forkert."})
-    validate_password(new, email=user.email)
+    validate_password(new, email=user.email, name=user.name)
     user.password_hash = hash_password(new)
     end_all_sessions(user, except_session_id=keep_session_id)
     record_event(actor, "password.change", "user", user.id)
@@ -212,8 +304,21 @@ def create_api_token(actor: Actor, user: User, *, label: str = "") -> str:
     return token
 
 
+@cache
+def _token_lookup() -> Select[tuple[ApiToken]]:
+    # Built once: on every API request, building the statement cost as much as running it.
+    return (
+        select(ApiToken)
+        .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
+        .options(joinedload(ApiToken.user).joinedload(User.memberships))
+    )
+
+
 def user_for_token(token: str) -> User | None:
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _sha256(token), ApiToken.revoked_at.is_(None)))
+    """The active user of an unrevoked API token, or None. One query on the unique index of
+    the token's SHA-256 (no slow hash: the token is random, not a password), bringing the
+    user's memberships and parties along, since every API request needs them for access."""
+    row = db.session.scalars(_token_lookup(), {"token_hash": _sha256(token)}).unique().first()
     if row is None or not row.user.active:
         return None
     now = _now()

@@ -159,6 +159,14 @@ def take_step(actor: Actor, dialogue_id: int, step: DialogueStep | str, *, on: d
     return event
 
 
+def next_step(dialogue: Dialogue) -> DialogueStep | None:
+    """The step most likely registered next: onwards along the main path; a returned package is
+    received again."""
+    if dialogue.step is DialogueStep.PACKAGE_RETURNED:
+        return DialogueStep.PACKAGE_RECEIVED
+    return next((s for s in OVERVIEW_STEPS if _index(s) > _index(dialogue.step)), None)
+
+
 # --- the meeting ---------------------------------------------------------------------------------
 
 def plan_meeting(actor: Actor, dialogue_id: int, data: dict[str, Any]) -> Meeting:
@@ -204,6 +212,10 @@ def attach_minutes(actor: Actor, dialogue_id: int, document_id: int) -> Meeting:
     if (document is None or not access.can(actor, "document:read", document) or document.party_id != dialogue.party_id
             or document.kind is not DocumentKind.REFERAT or document.deleted_at is not None):
         raise InvalidInput(fields={"document": "Vælg et referat, der tilhører organisationen."})
+    # The public archive files minutes under the document's year, so another year's referat
+    # would be published as the wrong year's minutes.
+    if document.year != dialogue.year:
+        raise InvalidInput(fields={"document": f"Vælg et referat fra styringsår {dialogue.year}."})
     dialogue.meeting.minutes_document_id = document.id
     record_event(actor, "meeting.minutes", "dialogue", dialogue.id, party_id=dialogue.party_id,
                  after={"document": document.id})

@@ -263,6 +263,9 @@ def my_overview(actor: Actor, *, today: date | None = None, soon_days: int = 30)
         "overdue": list(db.session.scalars(mine.where(Occurrence.status.in_(OPEN_STATES), Occurrence.due_date < today))),
         "due_soon": list(db.session.scalars(mine.where(Occurrence.status.in_(OPEN_STATES), Occurrence.due_date >= today,
                                                        Occurrence.due_date <= today + timedelta(days=soon_days)))),
+        "later": list(db.session.scalars(mine.where(Occurrence.status.in_(OPEN_STATES),
+                                                    Occurrence.due_date > today + timedelta(days=soon_days))
+                                         .limit(200))),
         "awaiting_verification": list(db.session.scalars(base.where(
             Obligation.verifying_party_id.in_(parties), Occurrence.status == OccurrenceStatus.REPORTED_DONE))),
         "reported": list(db.session.scalars(mine.where(Occurrence.status == OccurrenceStatus.REPORTED_DONE))),
@@ -319,10 +322,15 @@ def add_evidence(actor: Actor, occurrence: Occurrence, *, document_id: int | Non
         if page is not None and (page < 1 or (document.current.page_count and page > document.current.page_count)):
             raise InvalidInput(fields={"page": "Siden findes ikke i dokumentet."})
     elif url:
-        parts = urlsplit(url.strip())
+        url = url.strip()
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # e.g. an unclosed [ where an IPv6 address would be
+            parts = urlsplit("")
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise InvalidInput(fields={"url": "Linket skal begynde med https:// eller http://."})
-        url = url.strip()
+        if len(url) > 2000:
+            raise InvalidInput(fields={"url": "Linket må højst være på 2000 tegn."})
     else:
         raise InvalidInput(fields={"evidence": "Vedlæg et dokument eller et link som dokumentation."})
     evidence = Evidence(occurrence_id=occurrence.id, document_id=document_id, page=page, url=url or None,

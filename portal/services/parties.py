@@ -13,6 +13,7 @@ from portal.access import SYSTEM, Actor, can, party_ids_of, require
 from portal.errors import InvalidInput, NotFound
 from portal.extensions import db
 from portal.models import Department, HousingType, Party, PartyKind
+from portal.models.base import MAX_INT
 from portal.services.audit import record_event
 
 _CVR = re.compile(r"^\d{8}$")
@@ -67,7 +68,8 @@ def find_party_by_reference(reference: str) -> Party | None:
         party = db.session.scalar(select(Party).where(Party.cvr == cvr))
         if party is not None:
             return party
-    if reference.isdigit():
+    # Only ASCII digits make an id ("²" is a digit to str.isdigit, not to int), and none beyond the largest.
+    if reference.isascii() and reference.isdigit() and int(reference) <= MAX_INT:
         return db.session.get(Party, int(reference))
     return None
 

@@ -14,6 +14,7 @@ from portal.backends import search_index
 from portal.errors import InvalidInput
 from portal.extensions import db
 from portal.models import DocumentKind, Party, Visibility
+from portal.models.base import MAX_INT
 from portal.search import SearchQuery, SearchResults
 from portal.services.parties import find_party_by_reference
 
@@ -41,13 +42,18 @@ class SearchForm:
 
 
 def _int(value: str, field: str, errors: dict[str, str], message: str) -> int | None:
+    """A whole number that fits an index field (the engines refuse larger ones), else an error for `field`."""
     if not value:
         return None
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         errors[field] = message
         return None
+    if abs(number) > MAX_INT:
+        errors[field] = message
+        return None
+    return number
 
 
 def build_query(actor: Actor, form: SearchForm) -> SearchQuery:

@@ -78,7 +78,7 @@ def invite_user(actor: Actor, party: Party, *, email: str, name: str, role: str 
         errors["name"] = "Navnet skal udfyldes."
     if password is not None:
         try:
-            validate_password(password, email=email)
+            validate_password(password, email=email, name=name)
         except InvalidInput as exc:
             errors.update(exc.fields)
     if errors:

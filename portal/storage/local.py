@@ -166,11 +166,14 @@ class LocalObjectStore:
             raise ObjectMissing()
         return path
 
-    @staticmethod
-    def _stat(path: Path) -> os.stat_result:
+    def _stat(self, path: Path) -> os.stat_result:
         try:
             return path.stat()
         except (FileNotFoundError, NotADirectoryError) as exc:
+            if not self._root.is_dir():
+                # The whole folder is gone (its volume unmounted): an outage to wait out,
+                # not an object to report lost.
+                raise StorageUnavailable() from exc
             raise ObjectMissing() from exc
         except OSError as exc:
             raise StorageError() from exc

@@ -65,14 +65,15 @@ def _render(dialogue_id: int, errors: dict[str, str] | None = None, status: int 
     actor = current_actor()
     dialogue = dialogue_service.get_dialogue(actor, dialogue_id)
     referats = list(db.session.scalars(select(Document).where(
-        Document.party_id == dialogue.party_id, Document.kind == DocumentKind.REFERAT, Document.deleted_at.is_(None))
-        .order_by(Document.year.desc(), Document.id.desc())))
+        Document.party_id == dialogue.party_id, Document.kind == DocumentKind.REFERAT, Document.year == dialogue.year,
+        Document.deleted_at.is_(None)).order_by(Document.id.desc())))
     minutes = db.session.get(Document, dialogue.meeting.minutes_document_id) if (
         dialogue.meeting and dialogue.meeting.minutes_document_id) else None
     municipality = party_service.get_municipality()
     return render_template(
         "dialogue/show.html", dialogue=dialogue, checklist=dialogue_service.checklist(dialogue),
         agenda=dialogue_service.agenda(dialogue), referats=referats, minutes=minutes,
+        next_step=dialogue_service.next_step(dialogue),
         meeting_obligations=dialogue_service.meeting_obligations(dialogue), municipality=municipality,
         overdue=dialogue_service.overdue_steps(dialogue.step, dialogue.year, dialogue_service.deadlines(municipality),
                                                date.today()),

@@ -13,6 +13,7 @@ from flask_login import login_required
 
 from portal import access
 from portal.errors import InvalidInput
+from portal.models import Party
 from portal.services import keyfigures as keyfigure_service
 from portal.services import parties as party_service
 from portal.uow import unit_of_work
@@ -27,6 +28,7 @@ def _unit(unit: str) -> str:
     read the "%" of a percentage as a format directive."""
     return gettext(unit) if unit != "%" else unit
 
+
 _THRESHOLD_FIELDS = ("direction", "value", "unit")
 
 
@@ -36,6 +38,26 @@ def _format_keyfigure(value: Decimal | None) -> str:
     if value is None:
         return ""
     return format_decimal(value, format="#,##0.####")
+
+
+@bp.app_template_global()
+def direction_label(direction: Any) -> str:
+    """A threshold's direction as a word ("over", "under") in the interface language; the
+    styringsdialog's agenda lists critical figures too, outside this blueprint's pages."""
+    return gettext(keyfigure_service.DIRECTION_LABELS[direction])
+
+
+@bp.app_context_processor
+def _navigation_helper() -> dict[str, Any]:
+    # The main menu (base.html) asks `can` about the municipality the user belongs to, taken from
+    # the memberships loaded with the user: no query, so the menu costs nothing on every page and
+    # still renders on the error page after a failed database transaction.
+    def actor_municipality() -> Party | None:
+        actor = current_actor()
+        memberships = actor.memberships if actor is not None else []
+        return next((m.party for m in memberships if m.party.is_municipality), None)
+
+    return {"actor_municipality": actor_municipality}
 
 
 def _year_arg() -> int | None:
@@ -113,8 +135,16 @@ def _threshold_value(threshold: Any, name: str) -> str:
     if threshold is None:
         return ""
     if name == "value":
-        return _format_keyfigure(threshold.value)
+        return _form_number(threshold.value)
     return threshold.direction.value if name == "direction" else threshold.unit
+
+
+def _form_number(value: Decimal) -> str:
+    """A value for an input the service reads back: no thousands separator and a decimal comma
+    ("3000", "2,5"), whatever the interface language. The locale's "3,000" in English would be
+    read back as the Danish 3,0 and quietly change the threshold on the next save."""
+    text = format(value.normalize(), "f")
+    return text.replace(".", ",")
 
 
 @bp.route("/parter/<int:party_id>/noegletal")

@@ -7,10 +7,11 @@ contract suite checks that the engines then behave the same.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import tantivy
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from portal.search import analysis
@@ -159,6 +160,60 @@ def test_snippets_never_contain_markup_other_than_mark(text: str) -> None:
     snippet = Highlighter({"aftal", "a"}, ["b"]).snippet(text)
     bare = snippet.replace("<mark>", "").replace("</mark>", "")
     assert "<" not in bare and ">" not in bare
+
+
+def _words_one_by_one(highlighter: Highlighter, text: str) -> list[tuple[int, int]]:
+    """What the highlighter should find, the slow and obvious way: every word (a run of
+    letters and digits) holding one of the query's terms or prefixes that `matches`."""
+    lowered = text.lower()
+    flags = 0
+    if len(lowered) != len(text):
+        lowered, flags = text, re.IGNORECASE
+    needles = sorted(highlighter.terms | set(highlighter.prefixes), key=len, reverse=True)
+    needle = re.compile("|".join(analysis._needle_pattern(n) for n in needles), flags)
+    found = []
+    start = None
+    for index, character in enumerate(lowered + " "):
+        if character.isalnum():
+            start = index if start is None else start
+        elif start is not None:
+            word = lowered[start:index]
+            if needle.search(word) and highlighter.matches(text[start:index]):
+                found.append((start, index))
+            start = None
+    return found
+
+
+WORDS = ["aftale", "Aftalerne", "anvisningsaftalen", "Aabenraa", "ÅBENRÅ", "udlejning", "Udlejningen", "fleksibel",
+         "budget", "x" * 300, "12udlejning3", "İstanbul", "ſkat", "Straße", "–", "’", "<b>", "&", "_", "é"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.one_of(st.sampled_from(WORDS), st.text(max_size=6)), max_size=60),
+    st.lists(st.sampled_from([" ", ", ", ".\n", "-", "/", "_", " – ", "’"]), min_size=1),
+    st.sampled_from(["aftale udlej*", '"fleksibel udlejning"', "Åbenrå", "budget OR aftale", "x*", "skat"]),
+)
+def test_highlighter_finds_what_reading_word_by_word_finds(words: list[str], separators: list[str], query: str) -> None:
+    text = "".join(word + separators[i % len(separators)] for i, word in enumerate(words))
+    highlighter = parse(query).highlighter()
+    assert highlighter.spans(text) == _words_one_by_one(highlighter, text)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x2FF)))
+def test_fast_lowercasing_is_str_lower(text: str) -> None:
+    assert analysis._lower(text) == text.lower()
+    assert all(analysis._lower(chr(code)) == chr(code).lower() for code in range(256))
+
+
+def test_snippet_window_is_the_first_densest_run_of_matches() -> None:
+    filler = "ord " * 100
+    text = "aftale " + filler + "aftale aftalen aftaler " + filler + "aftale aftalen aftaler"
+    snippet = Highlighter({"aftal"}).snippet(text, max_chars=60)
+    assert snippet.startswith("…") and snippet.count("<mark>") == 3
+    assert snippet.endswith("…")  # the first of the two equal runs, not the one ending the text
+    # A match longer than the window is a run of its own, and the first such wins.
+    assert Highlighter((), ["x"]).snippet("x" * 300 + " x", max_chars=60).startswith("<mark>" + "x" * 300)
 
 
 def test_excluded_words_are_not_marked() -> None:

@@ -192,6 +192,39 @@ def test_facets_count_matching_pages_per_value_with_filters_applied(reports: Cor
     assert filtered.facets["year"] == {"2019": 1, "2021": 1}
 
 
+def test_totals_and_facets_follow_writes(reports: Corpus) -> None:
+    assert reports.find("husleje").total == 4
+    assert reports.find("husleje", per_page=1, page=2, sort="date").facets["kind"]["referat"] == 2
+    reports.add(reports.page(5, text="Huslejen for familieboliger.", organisation_id=7, kind="referat", year=2024))
+    grown = reports.find("husleje")
+    assert grown.total == 5
+    assert grown.facets["kind"]["referat"] == 3 and grown.facets["organisation"]["7"] == 4
+    reports.index.delete_document(1)
+    reports.index.refresh()
+    shrunk = reports.find("husleje", per_page=1, page=2, sort="date")
+    assert shrunk.total == 4
+    assert shrunk.facets["kind"]["referat"] == 2 and shrunk.facets["organisation"] == {"3": 1, "7": 4}
+
+
+def test_paging_and_sort_order_keep_the_total_and_facets(reports: Corpus) -> None:
+    first = reports.find("husleje", per_page=1)
+    for other in (reports.find("husleje", per_page=1, page=3), reports.find("husleje", per_page=2, sort="date")):
+        assert (other.total, other.facets) == (first.total, first.facets)
+    assert reports.find("husleje", kinds=["referat"]).facets["kind"] == {"referat": 2}
+
+
+def test_an_access_filter_of_many_tokens_matches_any_of_them(corpus: Corpus) -> None:
+    corpus.add(
+        corpus.page(1, text="Dialogpapir om tomgang.", readers=["party:41"]),
+        corpus.page(2, text="Dialogpapir om tomgang.", readers=["party:9"]),
+    )
+    # An administrator serving many organisations carries a token per organisation.
+    many = {f"party:{n}" for n in range(10, 60)}
+    assert corpus.ids("tomgang", many) == [1]
+    assert corpus.ids("tomgang", many - {"party:41"}) == []
+    assert sorted(corpus.ids("tomgang", many | {"party:9"})) == [1, 2]
+
+
 def test_a_document_with_several_matching_pages_is_one_hit_with_its_best_pages_first(corpus: Corpus) -> None:
     corpus.add(
         corpus.page(1, 1, text="Renovering blev nævnt kort."),
@@ -461,6 +494,18 @@ def test_embedded_reader_sees_another_processes_writes_and_rebuilds(tmp_path: Pa
     assert reader.search(SearchQuery(text="skimmelsvamp", readers=PUBLIC)).total == 0
     generations = sorted(p.name for p in folder.iterdir() if p.name.startswith("gen-"))
     assert len(generations) == 2  # the current one and the one before it
+
+
+def test_embedded_searches_see_another_writers_commit_in_totals_and_facets(tmp_path: Path) -> None:
+    folder = tmp_path / "search"
+    reader, writer = EmbeddedIndex(folder), EmbeddedIndex(folder)  # as two processes would
+    writer.upsert([Corpus.page(1, text="Radonmåling i kælderen.", kind="referat")])
+    reader.refresh()
+    assert reader.search(SearchQuery(text="radonmåling", readers=PUBLIC)).facets["kind"] == {"referat": 1}
+    writer.upsert([Corpus.page(2, text="Ny radonmåling.", kind="styringsrapport")])
+    # No refresh: a search notices the commit, and counts kept from before it are not used.
+    again = reader.search(SearchQuery(text="radonmåling", readers=PUBLIC))
+    assert again.total == 2 and again.facets["kind"] == {"referat": 1, "styringsrapport": 1}
 
 
 def test_embedded_index_whose_files_vanished_is_unavailable(tmp_path: Path) -> None:
