@@ -193,6 +193,10 @@ def test_agreement_sections_are_searchable_by_their_parties_only(app: Flask, agr
     party_user, outsider = Api(app, ORG_EDITOR), Api(app, OUTSIDER)
     found = party_user.get("/search?q=hjemløse").json
     assert found["total"] == 1 and found["hits"][0]["kind"] == "aftale"
+    # The hit opens the agreement itself, not a document that happens to share its id.
+    hit = found["hits"][0]
+    assert hit["type"] == "agreement" and hit["id"] == agreement["id"] and hit["document_id"] is None
+    assert hit["url"].endswith(f"/aftaler/{agreement['id']}") and hit["page"] is None
     assert outsider.get("/search?q=hjemløse").json["total"] == 0
 
 

@@ -390,3 +390,16 @@ def test_list_pages_make_the_same_queries_for_more_obligations(client: FlaskClie
     for index in range(3):
         _in_force(demo, date.today() + timedelta(days=index), title=f"Flere {index}")
     assert [queries(viewer, path) for viewer, path in pages] == before
+
+
+def test_an_obligation_found_by_search_opens_its_open_due_date(client: FlaskClient, demo: DemoData) -> None:
+    from tests.indexing_helpers import drain
+
+    occurrence = _in_force(demo, date.today() + timedelta(days=12), title="Renovering af tagene i Kildeparken")
+    drain()
+    client = _as(client, demo, ORG_EDITOR)
+    page = client.get("/soeg?q=tagene")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert f'href="/forpligtelser/{occurrence.id}"' in html and "Renovering af tagene" in html
+    assert "/dokumenter/" not in html.split('class="hit-list', 1)[1]

@@ -148,16 +148,22 @@ def document_file(document_id: int) -> Any:
 def search() -> Any:
     """Hits grouped per document, best page first; `page`/`snippet` are the best page's."""
     results = search_service.search(current_actor(), search_service.SearchForm.from_args(request.args))
+    targets = search_service.hit_targets(results, request.args.get("q", ""))
     viewer_url = _viewer_urls(request.args.get("q", ""))
     hits = []
-    for hit in results.hits:
+    for hit, target in zip(results.hits, targets):
         best = hit.pages[0] if hit.pages else None
+        document = target.type == "document"
         hits.append({
-            "document_id": hit.document_id, "title": hit.title, "organisation": hit.organisation_id,
-            "organisation_name": hit.organisation_name, "kind": hit.kind, "year": hit.year,
-            "page": best.page if best else None, "snippet": best.snippet_html if best else "", "score": hit.score,
-            "pages": [{"page": p.page, "snippet": p.snippet_html, "score": p.score} for p in hit.pages],
-            "url": viewer_url(hit.document_id, best.page if best else 1),
+            "type": target.type, "id": hit.document_id,
+            "document_id": hit.document_id if document else None, "title": hit.title,
+            "organisation": hit.organisation_id, "organisation_name": hit.organisation_name, "kind": hit.kind,
+            "year": hit.year, "page": best.page if best and document else None,
+            "snippet": best.snippet_html if best else "", "score": hit.score,
+            "pages": [{"page": p.page if document else None, "snippet": p.snippet_html, "score": p.score}
+                      for p in hit.pages],
+            "url": viewer_url(hit.document_id, best.page if best else 1) if document
+            else url_for(target.endpoint, **target.values, _external=True),
         })
     return jsonify({"total": results.total, "hits": hits, "facets": results.facets, "suggestion": results.suggestion})
 

@@ -155,17 +155,21 @@ AGREEMENT = {
 
 SEARCH_HIT = {
     "type": "object",
-    "required": ["document_id", "title", "organisation", "organisation_name", "kind", "year", "page", "snippet", "score",
-                 "pages", "url"],
+    "required": ["type", "id", "document_id", "title", "organisation", "organisation_name", "kind", "year", "page",
+                 "snippet", "score", "pages", "url"],
     "properties": {
-        "document_id": {"type": "integer"}, "title": {"type": "string"},
+        "type": {"type": "string", "enum": ["document", "agreement", "obligation"],
+                 "description": "A document's pages, an agreement's sections, or an obligation"},
+        "id": {"type": "integer", "description": "The document's, agreement's or obligation's id"},
+        "document_id": {"type": ["integer", "null"], "description": "The document's id; null for other types"},
+        "title": {"type": "string"},
         "organisation": {"type": ["integer", "null"]}, "organisation_name": {"type": ["string", "null"]},
         "kind": {"type": "string"}, "year": {"type": ["integer", "null"]}, "page": {"type": ["integer", "null"]},
         "snippet": {"type": "string", "description": "HTML-escaped text with <mark> around matches"},
         "score": {"type": "number"},
         "pages": {"type": "array", "items": {"type": "object", "required": ["page", "snippet", "score"], "properties": {
-            "page": {"type": "integer"}, "snippet": {"type": "string"}, "score": {"type": "number"}}}},
-        "url": {"type": "string", "description": "Opens the document at the page in the viewer"}},
+            "page": {"type": ["integer", "null"]}, "snippet": {"type": "string"}, "score": {"type": "number"}}}},
+        "url": {"type": "string", "description": "Opens the hit: a document at the page in the viewer, an agreement, or the obligation"}},
 }
 
 SEARCH_RESULT = {

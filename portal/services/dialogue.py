@@ -38,6 +38,7 @@ from portal.models import (
 from portal.services import obligations as obligation_service
 from portal.services.audit import record_event
 from portal.services.documents import publish_document
+from portal.services.jobs import INDEX_OBLIGATION, enqueue
 from portal.services.parties import get_municipality
 
 STEP_LABELS = {
@@ -335,6 +336,8 @@ def _create_deadline_obligations(actor: Actor, dialogue: Dialogue) -> None:
             reminder_days=[14, 3], created_by_id=actor.id if isinstance(actor, User) else None)
         db.session.add(obligation)
         obligation_service.ensure_occurrences(obligation)
+        db.session.flush()
+        enqueue(INDEX_OBLIGATION, obligation.id)  # searchable by both parties, like every obligation in force
 
 
 def _settle_deadline_obligations(actor: Actor, dialogue: Dialogue) -> None:

@@ -98,6 +98,49 @@ def search(actor: Actor, form: SearchForm) -> SearchResults:
     return search_index().search(build_query(actor, form))
 
 
+HIT_TYPES = {"page": "document", "agreement_section": "agreement", "obligation": "obligation"}
+
+
+@dataclass(frozen=True)
+class HitTarget:
+    """What a hit is and where it opens: a document at a page, an agreement, or an obligation's
+    current due date."""
+
+    type: str  # "document", "agreement" or "obligation"
+    endpoint: str
+    values: dict[str, Any]
+
+
+def hit_targets(results: SearchResults, q: str = "") -> list[HitTarget]:
+    """One target per hit, in order. An obligation opens at its first due date still open (or its
+    latest one), found for all of the page's obligation hits in one query."""
+    from portal.models import Obligation, Occurrence
+    from portal.services.obligations import OPEN_STATES
+
+    obligation_ids = [h.document_id for h in results.hits if h.record_type == "obligation"]
+    occurrences: dict[int, list[tuple[int, Any]]] = {}
+    if obligation_ids:
+        rows = db.session.execute(select(Occurrence.obligation_id, Occurrence.id, Occurrence.status)
+                                  .join(Obligation).where(Occurrence.obligation_id.in_(obligation_ids))
+                                  .order_by(Occurrence.due_date, Occurrence.id))
+        for obligation_id, occurrence_id, status in rows:
+            occurrences.setdefault(obligation_id, []).append((occurrence_id, status))
+    targets = []
+    for hit in results.hits:
+        kind = HIT_TYPES.get(hit.record_type, "document")
+        if kind == "agreement":
+            targets.append(HitTarget(kind, "agreements.show", {"agreement_id": hit.document_id}))
+        elif kind == "obligation":
+            found = occurrences.get(hit.document_id, [])
+            current = next((oid for oid, status in found if status in OPEN_STATES), found[-1][0] if found else None)
+            targets.append(HitTarget(kind, "obligations.show", {"occurrence_id": current}) if current is not None
+                           else HitTarget(kind, "obligations.mine", {}))
+        else:
+            targets.append(HitTarget(kind, "viewer.show", {"document_id": hit.document_id,
+                                                           "side": hit.pages[0].page if hit.pages else 1, "q": q}))
+    return targets
+
+
 def organisation_names(ids: list[str]) -> dict[str, str]:
     """Names for the organisation facet's ids (every id there is readable by the user already)."""
     numbers = [int(i) for i in ids if i.isdigit()]

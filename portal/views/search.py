@@ -39,5 +39,6 @@ def index() -> Any:
             context["unavailable"], status = exc.message, 503
         else:
             context["results"] = results
+            context["targets"] = search_service.hit_targets(results, form.q)
             context["names"] = search_service.organisation_names(list(results.facets.get("organisation", {})))
     return render_template("search/index.html", **context), status
