@@ -36,6 +36,7 @@ rebuild's caller (`indexer reindex`) should follow it with `indexer check`.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -93,8 +94,9 @@ FACET_SIZE = 10_000
 # one of them); on fewer, a union of term queries, which is cheaper to intersect.
 FILTER_UNION_MAX_VALUES = 32
 # Aggregation results kept per process (a few kilobytes each), and for how long at most.
+# A commit makes them unused at once (see _Generation); the time limit is only a backstop.
 AGGREGATION_CACHE_SIZE = 256
-AGGREGATION_CACHE_SECONDS = 60.0
+AGGREGATION_CACHE_SECONDS = 300.0
 # Built tantivy queries kept per process: a prefix ("renover*") compiles an automaton per
 # field, about a millisecond, where the rest of building a query takes microseconds.
 QUERY_CACHE_SIZE = 256
@@ -198,16 +200,21 @@ def _file_stamp(path: Path) -> tuple[int, int, int] | None:
     return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
+# Searcher versions, unique in the process: a generation opened again (after close())
+# must not reuse the numbers of its earlier opening.
+_versions = itertools.count(1)
+
+
 @dataclass
 class _Generation:
-    """One opened generation. Its searcher changes only in `reload`, which counts
-    `version` up, so (name, version) names what a searcher shows."""
+    """One opened generation. Its searcher changes only in `reload`, which takes a new
+    `version`, so (name, version) names what a searcher shows."""
 
     name: str
     index: tantivy.Index
     schema: tantivy.Schema
     path: Path
-    version: int = 0
+    version: int = field(default_factory=lambda: next(_versions))
     # meta.json as it was at the last reload; tantivy replaces it on every commit.
     committed: tuple[int, int, int] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -225,7 +232,7 @@ class _Generation:
         committed = committed or _file_stamp(self.path / "meta.json")
         with self.lock:
             self.index.reload()
-            self.version += 1
+            self.version = next(_versions)
             self.committed = committed
 
 

@@ -499,13 +499,17 @@ def test_embedded_reader_sees_another_processes_writes_and_rebuilds(tmp_path: Pa
 def test_embedded_searches_see_another_writers_commit_in_totals_and_facets(tmp_path: Path) -> None:
     folder = tmp_path / "search"
     reader, writer = EmbeddedIndex(folder), EmbeddedIndex(folder)  # as two processes would
+    query = SearchQuery(text="radonmåling", readers=PUBLIC)
     writer.upsert([Corpus.page(1, text="Radonmåling i kælderen.", kind="referat")])
-    reader.refresh()
-    assert reader.search(SearchQuery(text="radonmåling", readers=PUBLIC)).facets["kind"] == {"referat": 1}
+    assert reader.search(query).facets["kind"] == {"referat": 1}
     writer.upsert([Corpus.page(2, text="Ny radonmåling.", kind="styringsrapport")])
+    reader.close()  # opened again by the next search: what it kept from before is not used
+    reopened = reader.search(query)
+    assert reopened.total == 2 and reopened.facets["kind"] == {"referat": 1, "styringsrapport": 1}
+    writer.upsert([Corpus.page(3, text="Radonmåling igen.", kind="styringsrapport")])
     # No refresh: a search notices the commit, and counts kept from before it are not used.
-    again = reader.search(SearchQuery(text="radonmåling", readers=PUBLIC))
-    assert again.total == 2 and again.facets["kind"] == {"referat": 1, "styringsrapport": 1}
+    again = reader.search(query)
+    assert again.total == 3 and again.facets["kind"] == {"referat": 1, "styringsrapport": 2}
 
 
 def test_embedded_index_whose_files_vanished_is_unavailable(tmp_path: Path) -> None:
