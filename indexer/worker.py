@@ -21,7 +21,7 @@ import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any
 
@@ -34,6 +34,7 @@ from portal.extensions import db
 from portal.models import Job, JobStatus
 from portal.services.jobs import enqueue
 from portal.uow import unit_of_work
+from portal.models.base import utcnow as _now
 
 log = logging.getLogger("indexer")
 
@@ -47,9 +48,6 @@ def backoff(attempts: int) -> timedelta:
     """10 s, 40 s, 2.7 min, 10.7 min, … capped at an hour."""
     return timedelta(seconds=min(3600, 10 * 4 ** (attempts - 1)))
 
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,11 @@ def _active(actor: Actor) -> bool:
     return isinstance(actor, User) and actor.active
 
 
+def actor_user_id(actor: Actor) -> int | None:
+    """The user's id for "who did it" columns; None for the system and anonymous visitors."""
+    return actor.id if isinstance(actor, User) else None
+
+
 def roles_of(actor: Actor) -> dict[int, Role]:
     """party id → the actor's role there (empty for anonymous and inactive users)."""
     if not isinstance(actor, User) or not actor.active:

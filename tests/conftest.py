@@ -65,13 +65,18 @@ def postgres_migrated() -> str:
     problem = _postgres_reachable(POSTGRES_URL)
     if problem:
         pytest.skip(f"PostgreSQL run skipped: {POSTGRES_URL} is not reachable ({problem}).")
-    engine = make_engine(POSTGRES_URL)
+    return migrate_afresh(POSTGRES_URL)
+
+
+def migrate_afresh(url: str) -> str:
+    """Empty the PostgreSQL database at `url` and build its schema with `alembic upgrade head`."""
+    engine = make_engine(url)
     with engine.begin() as connection:
         connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
     upgrade(engine)
     engine.dispose()
-    return POSTGRES_URL
+    return url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -17,7 +17,7 @@ import io
 import json
 import re
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from typing import Any
 
 import merge3
@@ -51,6 +51,7 @@ from portal.services.audit import record_event
 from portal.services.documents import upload_document
 from portal.services.jobs import INDEX_AGREEMENT, enqueue
 from portal.services.parties import find_municipality
+from portal.models.base import utcnow as _now
 
 TYPE_LABELS = {
     AgreementType.STRATEGISK: N_("Strategisk aftale om udlejning og balancerede byer"),
@@ -99,9 +100,6 @@ class AgreementConflict(Conflict):
         # The caller's changes that did merge cleanly but were not saved either (a save is all or nothing).
         self.unsaved = unsaved or {}
 
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _new_section_id() -> str:

@@ -20,7 +20,7 @@ import logging
 import re
 import secrets
 import unicodedata
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 
@@ -34,6 +34,7 @@ from portal.errors import InvalidInput, NotFound, TooManyAttempts
 from portal.extensions import db
 from portal.models import ApiToken, Invitation, LoginFailure, User, UserSession
 from portal.services.audit import record_event
+from portal.models.base import utcnow as _now
 
 log = logging.getLogger("portal.auth")
 
@@ -55,9 +56,6 @@ _MIN_OWN_CHARACTERS = 6
 _MIN_DISTINCT_CHARACTERS = 5
 _SEQUENCES = ("0123456789" * 4, "abcdefghijklmnopqrstuvwxyzæøå" * 2, "qwertyuiopåasdfghjklæøzxcvbnm" * 2)
 
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _sha256(value: str) -> str:

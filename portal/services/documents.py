@@ -9,7 +9,7 @@ transaction fails, an unreferenced object is left for `portal storage check` to 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any, BinaryIO
 
 from sqlalchemy import Select, func, select
@@ -36,6 +36,7 @@ from portal.services.audit import record_event
 from portal.services.jobs import INDEX_DOCUMENT, enqueue
 from portal.services.uploads import SNIFF_BYTES, PrefixedStream, check_filename, sniff_type
 from portal.storage import StoredObject
+from portal.models.base import utcnow as _now
 
 RESTORE_DAYS = 30
 MIN_YEAR, MAX_YEAR = 2000, 2100
@@ -61,9 +62,6 @@ VISIBILITY_LABELS = {
     Visibility.PUBLIC: N_("Offentlig"),
 }
 
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass(frozen=True)

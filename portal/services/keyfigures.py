@@ -17,7 +17,6 @@ import io
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Protocol
 
@@ -38,11 +37,12 @@ from portal.models import (
     PartyKind,
     Threshold,
     ThresholdDirection,
-    User,
 )
 from portal.models.keyfigures import VALUE_PRECISION, VALUE_SCALE
 from portal.services.audit import record_event
 from portal.services.parties import get_department, get_municipality, get_party, list_organisations, normalise_cvr
+from portal.models.base import utcnow as _now
+from portal.access import actor_user_id as _user_id
 
 MIN_YEAR, MAX_YEAR = 2000, 2100
 MAX_CSV_BYTES = 5 * 1024 * 1024
@@ -86,12 +86,6 @@ AREA_STATUS_LABELS = {
 }
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _user_id(actor: Actor) -> int | None:
-    return actor.id if isinstance(actor, User) else None
 
 
 def _fold(text: str) -> str:

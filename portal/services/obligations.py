@@ -13,7 +13,7 @@ import hashlib
 import io
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -46,6 +46,8 @@ from portal.services.agreements import get_agreement, get_revision
 from portal.services.audit import record_event
 from portal.services.documents import get_document
 from portal.services.jobs import INDEX_OBLIGATION, enqueue
+from portal.models.base import utcnow as _now
+from portal.access import actor_user_id as _user_id
 
 HORIZON_DAYS = 400
 OPEN_STATES = (OccurrenceStatus.OPEN, OccurrenceStatus.IN_PROGRESS, OccurrenceStatus.REJECTED)
@@ -61,12 +63,6 @@ RECURRENCE_LABELS = {"none": N_("Én gang"), "monthly": N_("Hver måned"), "quar
                      "yearly": N_("Hvert år")}
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _user_id(actor: Actor) -> int | None:
-    return actor.id if isinstance(actor, User) else None
 
 
 # --- creating ---------------------------------------------------------------------------------

@@ -76,6 +76,28 @@ def page(browser):  # type: ignore[no-untyped-def]
     context.close()
 
 
+def log_in(page, base: str, email: str, *, wait: bool = True) -> None:  # type: ignore[no-untyped-def]
+    """Log in through the form as a demo user (all share the demo password)."""
+    from portal.demo import DEMO_PASSWORD
+
+    page.goto(f"{base}/log-ind")
+    page.get_by_label("E-mailadresse").fill(email)
+    page.get_by_label("Adgangskode").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log ind").click()
+    if wait:
+        page.wait_for_url(f"{base}/")
+
+
+def logged_in(browser, base: str, email: str, *, bypass_csp: bool = True):  # type: ignore[no-untyped-def]
+    """A browser context of its own with `email` logged in, and its page. bypass_csp only so
+    axe-core can be injected; the pages keep their own policy otherwise."""
+    context = browser.new_context(locale="da-DK", bypass_csp=bypass_csp)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    log_in(page, base, email)
+    return context, page
+
+
 def axe_violations(page) -> list[dict]:  # type: ignore[no-untyped-def]
     """WCAG 2.1 A and AA violations axe-core finds on the page as it stands."""
     if not AXE.exists():

@@ -4,12 +4,13 @@ WCAG 2.1 AA (axe-core)."""
 
 from __future__ import annotations
 
+from tests.browser.conftest import logged_in
+
 import re
 import uuid
 
 import pytest
 
-from portal.demo import DEMO_PASSWORD
 from tests.browser.conftest import axe_violations
 
 pytestmark = pytest.mark.browser
@@ -20,16 +21,7 @@ BASE_TEXT = "Kommunen råder over den aftalte andel af de ledige familieboliger 
 
 
 def _logged_in(browser, live_server: str, email: str, *, bypass_csp: bool):  # type: ignore[no-untyped-def]
-    # bypass_csp only where axe-core is injected; the other context runs the pages under their own policy.
-    context = browser.new_context(locale="da-DK", bypass_csp=bypass_csp)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.goto(f"{live_server}/log-ind")
-    page.get_by_label("E-mailadresse").fill(email)
-    page.get_by_label("Adgangskode").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log ind").click()
-    page.wait_for_url(f"{live_server}/")
-    return context, page
+    return logged_in(browser, live_server, email, bypass_csp=bypass_csp)
 
 
 def _section(page, heading: str):  # type: ignore[no-untyped-def]

@@ -6,12 +6,13 @@ municipality's overview follows the organisation's row step by step."""
 
 from __future__ import annotations
 
+from tests.browser.conftest import logged_in
+
 import re
 from datetime import date, timedelta
 
 import pytest
 
-from portal.demo import DEMO_PASSWORD
 from tests.browser.conftest import axe_violations
 from tests.documents_helpers import make_pdf
 
@@ -31,16 +32,7 @@ MINUTES_TITLE = f"Referat af styringsdialogmødet {YEAR} – {ORGANISATION}"
 
 
 def _logged_in(browser, live_server: str, email: str):  # type: ignore[no-untyped-def]
-    # bypass_csp only so axe-core can be injected; the pages keep their own policy otherwise.
-    context = browser.new_context(locale="da-DK", bypass_csp=True)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.goto(f"{live_server}/log-ind")
-    page.get_by_label("E-mailadresse").fill(email)
-    page.get_by_label("Adgangskode").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log ind").click()
-    page.wait_for_url(f"{live_server}/")
-    return context, page
+    return logged_in(browser, live_server, email)
 
 
 def _overview(page) -> tuple[list[str], list[str]]:  # type: ignore[no-untyped-def]

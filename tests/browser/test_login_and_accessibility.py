@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
+from tests.browser.conftest import log_in
+
 import pytest
 
-from portal.demo import DEMO_PASSWORD
 from tests.browser.conftest import axe_violations
 
 pytestmark = pytest.mark.browser
 
 
 def _log_in(page, live_server: str, email: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{live_server}/log-ind")
-    page.get_by_label("E-mailadresse").fill(email)
-    page.get_by_label("Adgangskode").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log ind").click()
+    log_in(page, live_server, email, wait=False)
 
 
 def test_login_page_is_accessible(page, live_server: str) -> None:  # type: ignore[no-untyped-def]

@@ -4,6 +4,8 @@ meets WCAG 2.1 AA (axe-core) before and after."""
 
 from __future__ import annotations
 
+from tests.browser.conftest import logged_in
+
 import re
 import threading
 from collections.abc import Iterator
@@ -16,7 +18,6 @@ from werkzeug.serving import make_server
 
 from portal import create_app
 from portal.access import SYSTEM
-from portal.demo import DEMO_PASSWORD
 from portal.extensions import db, make_engine
 from portal.migrate import upgrade
 from portal.models import Party, User
@@ -81,16 +82,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
 
 
 def _logged_in(browser, portal: Portal, email: str):  # type: ignore[no-untyped-def]
-    # bypass_csp only so axe-core can be injected; the pages keep their own policy otherwise.
-    context = browser.new_context(locale="da-DK", bypass_csp=True)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.goto(f"{portal.url}/log-ind")
-    page.get_by_label("E-mailadresse").fill(email)
-    page.get_by_label("Adgangskode").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log ind").click()
-    page.wait_for_url(f"{portal.url}/")
-    return context, page
+    return logged_in(browser, portal.url, email)
 
 
 def test_report_with_evidence_then_the_municipality_approves(browser, portal: Portal) -> None:  # type: ignore[no-untyped-def]

@@ -3,6 +3,8 @@ viewer steps from match to match across pages, and it meets WCAG 2.1 AA (axe-cor
 
 from __future__ import annotations
 
+from tests.browser.conftest import log_in
+
 import io
 import threading
 from collections.abc import Iterator
@@ -16,7 +18,7 @@ from indexer.extract import extract
 from indexer.jobs import index_document
 from portal import create_app
 from portal.access import SYSTEM
-from portal.demo import DEMO_PASSWORD, load_demo
+from portal.demo import load_demo
 from portal.extensions import db, make_engine
 from portal.migrate import upgrade
 from portal.models import Party, PartyKind
@@ -71,11 +73,7 @@ def viewer_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
 
 
 def _log_in(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{base}/log-ind")
-    page.get_by_label("E-mailadresse").fill(email)
-    page.get_by_label("Adgangskode").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log ind").click()
-    page.wait_for_url(f"{base}/")
+    log_in(page, base, email)
 
 
 def test_search_hit_opens_at_its_page_with_the_words_marked(page, viewer_server) -> None:  # type: ignore[no-untyped-def]

@@ -191,20 +191,14 @@ def postgres_migrated(request: pytest.FixtureRequest) -> str:
 
 
 def _shared_postgres(why_not_private: str) -> str:
-    from tests.conftest import POSTGRES_URL, _postgres_reachable
+    from tests.conftest import POSTGRES_URL, _postgres_reachable, migrate_afresh
 
     if not POSTGRES_URL:
         pytest.skip(f"{why_not_private}; PORTAL_TEST_DATABASE_URL is not set either")
     problem = _postgres_reachable(POSTGRES_URL)
     if problem:
         pytest.skip(f"{why_not_private}; {POSTGRES_URL} is not reachable either ({problem})")
-    engine = make_engine(POSTGRES_URL)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    upgrade(engine)
-    engine.dispose()
-    return POSTGRES_URL
+    return migrate_afresh(POSTGRES_URL)
 
 
 # --- an S3 server that can be taken down ------------------------------------------------
