@@ -4,12 +4,12 @@ no less: each document, file, agreement, search hit, total, facet count and snip
 
 A Hypothesis state machine changes a small portal through the services and the API (new
 organisations and users, memberships added, changed and removed, users deactivated, documents
-of every visibility uploaded, republished, deleted and restored, agreements approved,
-obligations made), runs the index queue through the real indexer after every step, and then
-asks the API as each user. What a user should see comes from `Portal`, the rules of DESIGN.md
-restated here apart from portal/access.py, and `access.can` must agree with them as well; so a
-rule broken in access.py, in the reader tokens of the search records, or in a query or a route
-shows up as a difference.
+of every visibility uploaded, their visibility changed, minutes published and withdrawn,
+documents deleted and restored, agreements approved, obligations made), runs the index queue
+through the real indexer after every step, and then asks the API as each user. What a user
+should see comes from `Portal`, the rules of DESIGN.md restated here apart from portal/access.py,
+and `access.can` must agree with them as well; so a rule broken in access.py, in the reader
+tokens of the search records, or in a query or a route shows up as a difference.
 
 Every searchable text carries a word found nowhere else, so each search has one exact answer
 and any response that names a word of something the user may not read is a leak.
@@ -36,7 +36,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 from sqlalchemy import select, text
 from werkzeug.test import TestResponse
 
@@ -78,7 +85,7 @@ from tests.documents_helpers import make_pdf_pages
 
 PROFILES = {
     # Each step is checked as every user over HTTP, which costs about half a second.
-    "default": settings(max_examples=4, stateful_step_count=10),
+    "default": settings(max_examples=5, stateful_step_count=10),
     "thorough": settings(max_examples=150, stateful_step_count=40),
 }
 SETTINGS = settings(
@@ -94,9 +101,7 @@ MAX_AGREEMENTS = 3
 MAX_OBLIGATIONS = 4
 
 EDIT_ROLES = {Role.EDITOR, Role.SIGNATORY, Role.ADMIN}
-# Documents of kind `aftale` would share the search's kind with agreement sections; the
-# other kinds are enough to tell the three record types apart in a hit.
-DOCUMENT_KINDS = [DocumentKind.REFERAT, DocumentKind.STYRINGSRAPPORT, DocumentKind.REGNSKAB, DocumentKind.BILAG]
+DOCUMENT_KINDS = [DocumentKind.REFERAT, DocumentKind.STYRINGSRAPPORT, DocumentKind.AFTALE, DocumentKind.BILAG]
 UPLOAD_VISIBILITIES = [Visibility.PARTY, Visibility.DIALOGUE, Visibility.ALL_PARTIES]
 YEARS = [2024, 2025]
 
@@ -188,7 +193,8 @@ class ObligationModel:
 
     def __repr__(self) -> str:
         kind = "obligation" if self.word else "deadline"
-        return f"<{kind} {self.id}: {self.responsible} reports to {self.verifying}{'' if self.in_force else ', pending'}>"
+        pending = "" if self.in_force else ", pending"
+        return f"<{kind} {self.id}: {self.responsible} reports to {self.verifying}{pending}>"
 
 
 Item = DocumentModel | AgreementModel | ObligationModel
@@ -212,6 +218,9 @@ class Portal:
 
     def items(self) -> list[Item]:
         return [*self.documents, *self.agreements, *self.obligations]
+
+    def made_obligations(self) -> int:
+        return sum(1 for o in self.obligations if o.word)
 
     def live_documents(self, kind: DocumentKind | None = None) -> list[DocumentModel]:
         return [d for d in self.documents if not d.deleted and kind in (None, d.kind)]
@@ -301,8 +310,7 @@ class Portal:
 
 
 def hit_key(hit: dict[str, Any]) -> tuple[str, int]:
-    kind = {"aftale": "agreement", "forpligtelse": "obligation"}.get(hit["kind"], "document")
-    return kind, hit["document_id"]
+    return hit["type"], hit["id"]
 
 
 # --- a fresh portal per example ---------------------------------------------------------------
@@ -381,7 +389,8 @@ class IsolationMachine(RuleBasedStateMachine):
                          company_roles: tuple[Role, Role]) -> None:
         """The municipality and two organisations, a user of each and an administration company's
         employee who serves both; a document of each visibility, published minutes, a deleted document,
-        an agreement and an obligation, so that every check has something to look at from the first step."""
+        an agreement with an obligation, and a dialogue meeting's obligation, so that every check has
+        something to look at from the first step."""
         with unit_of_work():
             municipality = party_service.create_party(SYSTEM, kind=PartyKind.MUNICIPALITY, name="Fjordby Kommune",
                                                       cvr=demo_cvr(900), municipality_name="Fjordby")
@@ -408,7 +417,8 @@ class IsolationMachine(RuleBasedStateMachine):
         deleted.deleted = True
         self._new_agreement(data.draw(st.sets(st.sampled_from(self.model.organisations), min_size=1),
                                       label="organisations of the agreement"), 2025)
-        self._new_meeting_obligation(first, organisation_responsible=data.draw(st.booleans(), label="organisation reports"))
+        self._new_agreement_obligation(data, self.model.agreements[0], 2025)
+        self._new_meeting_obligation(first, organisation_responsible=data.draw(st.booleans(), label="organisation's"))
 
     @precondition(lambda self: len(self.model.organisations) < MAX_ORGANISATIONS)
     @rule()
@@ -443,7 +453,7 @@ class IsolationMachine(RuleBasedStateMachine):
     def add_membership(self, data: st.DataObject, role: Role) -> None:
         user = data.draw(st.sampled_from([u for u in self.model.users if len(u.roles) < len(self.model.parties)]),
                          label="user")
-        party_id = data.draw(st.sampled_from([pid for pid in self.model.parties if pid not in user.roles]), label="party")
+        party_id = data.draw(st.sampled_from([p for p in self.model.parties if p not in user.roles]), label="party")
         with unit_of_work():
             user_service.invite_user(SYSTEM, db.session.get(Party, party_id), email=user.email, name="", role=role)
         user.roles[party_id] = role
@@ -506,8 +516,9 @@ class IsolationMachine(RuleBasedStateMachine):
 
     # --- documents ---------------------------------------------------------------------------
 
-    def _new_document(self, owner: int, kind: DocumentKind, visibility: Visibility, year: int,
+    def _new_document(self, kind: DocumentKind, visibility: Visibility, year: int,
                       pages: int) -> tuple[str, dict[str, str], bytes]:
+        """A unique word, the upload's fields, and a PDF with the word on every page."""
         number = next(self.numbers)
         word = unique_word(number)
         content = make_pdf_pages([f"{COMMON_WORD} {word} side {page}" for page in range(1, pages + 1)])
@@ -522,7 +533,7 @@ class IsolationMachine(RuleBasedStateMachine):
         self._upload(data.draw(st.sampled_from(self.model.parties), label="owner"), kind, visibility, year, pages)
 
     def _upload(self, owner: int, kind: DocumentKind, visibility: Visibility, year: int, pages: int) -> DocumentModel:
-        word, fields, content = self._new_document(owner, kind, visibility, year, pages)
+        word, fields, content = self._new_document(kind, visibility, year, pages)
         with unit_of_work():
             document = document_service.upload_document(SYSTEM, owner, fields, io.BytesIO(content), "dokument.pdf",
                                                         max_size=self.max_size)
@@ -537,7 +548,7 @@ class IsolationMachine(RuleBasedStateMachine):
                                         year: int, pages: int) -> None:
         user = data.draw(st.sampled_from(self.model.users), label="uploader")
         owner = data.draw(st.sampled_from(self.model.parties), label="owner")
-        word, fields, content = self._new_document(owner, kind, visibility, year, pages)
+        word, fields, content = self._new_document(kind, visibility, year, pages)
         response = self.client.post("/api/v1/documents", headers=self._auth(user), content_type="multipart/form-data",
                                     data={**fields, "organisation": str(owner),
                                           "file": (io.BytesIO(content), "dokument.pdf")})
@@ -639,7 +650,8 @@ class IsolationMachine(RuleBasedStateMachine):
             response = self.client.post(f"/api/v1/agreements/{agreement.id}/approvals", json={"revision": head},
                                         headers=self._auth(signatory))
             assert response.status_code == 201, (signatory, agreement, response.get_data(as_text=True)[:300])
-            agreement.approved |= {pid for pid, role in signatory.roles.items() if role is Role.SIGNATORY} & agreement.parties
+            signs_for = {pid for pid, role in signatory.roles.items() if role is Role.SIGNATORY}
+            agreement.approved |= signs_for & agreement.parties
         if agreement.active:
             for obligation in self.model.obligations:
                 obligation.in_force = obligation.in_force or obligation.agreement_id == agreement.id
@@ -660,10 +672,13 @@ class IsolationMachine(RuleBasedStateMachine):
         user.roles[party_id] = Role.SIGNATORY
         return user
 
-    @precondition(lambda self: self.model.agreements and len(self.model.obligations) < MAX_OBLIGATIONS)
+    @precondition(lambda self: self.model.agreements and self.model.made_obligations() < MAX_OBLIGATIONS)
     @rule(data=st.data(), year=st.sampled_from(YEARS))
     def make_agreement_obligation(self, data: st.DataObject, year: int) -> None:
-        agreement = data.draw(st.sampled_from(self.model.agreements), label="agreement")
+        self._new_agreement_obligation(data, data.draw(st.sampled_from(self.model.agreements), label="agreement"), year)
+
+    def _new_agreement_obligation(self, data: st.DataObject, agreement: AgreementModel, year: int) -> None:
+        """An obligation between two of the agreement's parties; in force once the agreement is active."""
         responsible = data.draw(st.sampled_from(sorted(agreement.parties)), label="responsible")
         verifying = data.draw(st.sampled_from(sorted(agreement.parties - {responsible})), label="verifying")
         word = unique_word(next(self.numbers))
@@ -673,7 +688,7 @@ class IsolationMachine(RuleBasedStateMachine):
                 "verifying_party": verifying, "first_due": f"{year}-06-30"})
         self._add_obligation(obligation.id, responsible, verifying, year, word, agreement.id, agreement.active)
 
-    @precondition(lambda self: len(self.model.obligations) < MAX_OBLIGATIONS)
+    @precondition(lambda self: self.model.made_obligations() < MAX_OBLIGATIONS)
     @rule(data=st.data(), organisation_responsible=st.booleans())
     def make_meeting_obligation(self, data: st.DataObject, organisation_responsible: bool) -> None:
         self._new_meeting_obligation(data.draw(st.sampled_from(self.model.organisations), label="organisation"),
@@ -752,10 +767,10 @@ class IsolationMachine(RuleBasedStateMachine):
         return self.client.get(path, headers=headers, **options)
 
     def _sees_exactly(self, user: UserModel, changed: list[Item]) -> None:
-        """Every document, file and agreement by id, and the search for the word on everything; the
-        search for each item's own word, and made-up links to hidden files, only for the items this
-        step made or changed, for time's sake (the checks before show each item to exactly the right
-        users already)."""
+        """Every document, file and agreement by id, the list of obligations, and the searches for
+        everything; the searches for each item's own word (and a misspelling of it), and made-up
+        links to hidden files, only for the items this step made or changed, for time's sake (the
+        checks before show each item to exactly the right users already)."""
         model = self.model
         hidden = [item for item in model.items() if not model.finds(user, item) and item.word]
         hidden_words = [item.word for item in hidden]
@@ -763,7 +778,8 @@ class IsolationMachine(RuleBasedStateMachine):
         def no_leak(response: TestResponse, what: str) -> None:
             body = response.get_data(as_text=True)
             leaked = [w for w in hidden_words if w in body]
-            assert not leaked, f"{user} {what}: the answer names {leaked}, from {[i for i in hidden if i.word in leaked]}"
+            sources = [item for item in hidden if item.word in leaked]
+            assert not leaked, f"{user} {what}: the answer names {leaked}, from {sources}"
 
         for doc in model.documents:
             readable = model.reads(user, doc)
@@ -788,12 +804,21 @@ class IsolationMachine(RuleBasedStateMachine):
                 assert agreement.word in response.json["sections"][0]["text"]
             no_leak(response, f"GET agreement {agreement.id}")
 
+        response = self._get(user, "/api/v1/obligations")
+        assert response.status_code == 200, response.get_data(as_text=True)[:300]
+        listed = sorted({row["obligation_id"] for row in response.json["obligations"]})
+        in_force = sorted(o.id for o in model.obligations if model.finds(user, o))
+        assert listed == in_force, (user, listed, model.obligations)
+        no_leak(response, "listing obligations")
+
         findable = [item for item in model.items() if model.finds(user, item)]
         self._search(user, "", findable, no_leak)  # no words: everything the user may find, newest first
         self._search(user, COMMON_WORD, [item for item in findable if item.word], no_leak)
         for item in changed:
             if item.word:
                 self._search(user, item.word, [item] if model.finds(user, item) else [], no_leak)
+                # Misspelt, it finds nothing, and "did you mean" must not offer a word the user may not see.
+                self._search(user, item.word[:-1], [], no_leak)
 
     def _search(self, user: UserModel, q: str, expected: list[Item],
                 no_leak: Callable[[TestResponse, str], None]) -> None:
@@ -814,12 +839,14 @@ class IsolationMachine(RuleBasedStateMachine):
 
     def _guessed_links_fail(self, user: UserModel | None, doc: DocumentModel) -> None:
         """Links to a hidden document's bytes made up from its id, a version number or its stored
-        object's key. Only the API's own link depends on who asks; the others are tried once per step."""
+        object's key. Only the API's own link depends on who asks; the others are tried anonymously,
+        once for each state of the document (a bearer token means nothing outside the API)."""
         guesses = [f"/api/v1/documents/{doc.id}/file?version=1"]
         if user is None:
             key = key_for_digest(hashlib.sha256(doc.content).hexdigest())
-            guesses += [f"/dokumenter/{doc.id}/fil", f"/dokumenter/{doc.id}/versioner/1/fil", f"/dokumenter/{doc.id}/vis",
-                        f"/offentlig/referater/{doc.id}", f"/{key}", f"/objects/{key}", f"/api/v1/{key}",
+            guesses += [f"/dokumenter/{doc.id}/fil", f"/dokumenter/{doc.id}/versioner/1/fil",
+                        f"/dokumenter/{doc.id}/vis", f"/offentlig/referater/{doc.id}",
+                        f"/{key}", f"/objects/{key}", f"/api/v1/{key}", f"/api/v1/documents/{key}/file",
                         f"/vendor/pdfjs-dist/..%2F..%2F..%2F..%2Fobjects%2F{key}", f"/static/..%2F..%2Fobjects%2F{key}"]
         for path in guesses:
             response = self._get(user, path, headers={"Range": "bytes=0-"})
@@ -827,7 +854,7 @@ class IsolationMachine(RuleBasedStateMachine):
                 f"{user or 'anonymous'} got {doc} from {path}: {response.status_code}")
 
     def _is_shut_out(self, user: UserModel) -> None:
-        for path in ["/api/v1/me", f"/api/v1/search?q={COMMON_WORD}",
+        for path in ["/api/v1/me", f"/api/v1/search?q={COMMON_WORD}", "/api/v1/obligations",
                      *(f"/api/v1/documents/{d.id}/file" for d in self.model.documents[:2])]:
             response = self._get(user, path)
             assert response.status_code == 401, (user, path, response.status_code)
