@@ -361,9 +361,10 @@ def main() -> int:
             pending, oldest = deployment.queue()
             lag_samples.append(oldest)
             stats = environment.stats.total
+            indexers = " ".join(f"{rss:.0f}" for name, rss in deployment.memory().items() if name.startswith("indexer"))
             print(f"  {int(args.minutes * 60 - (stop_at - time.monotonic())):4d} s: {stats.num_requests} requests, "
                   f"p95 {percentile(stats, 0.95):.0f} ms, {stats.num_failures} failures, queue {pending} "
-                  f"(oldest {oldest:.0f} s)", flush=True)
+                  f"(oldest {oldest:.0f} s), indexer RSS {indexers} MiB", flush=True)
         runner.quit()
         ended = time.monotonic()
         drained_after = None
