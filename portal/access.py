@@ -325,6 +325,14 @@ def _obligation_read(actor: Actor, obligation: Obligation) -> bool:
             or is_municipality_user(actor))
 
 
+def obligation_read_clause(actor: Actor) -> ColumnElement[bool]:
+    """The SQL condition `_obligation_read` states, for lists."""
+    if actor is SYSTEM or is_municipality_user(actor):
+        return true()
+    parties = party_ids_of(actor) or {-1}
+    return or_(Obligation.responsible_party_id.in_(parties), Obligation.verifying_party_id.in_(parties))
+
+
 def _obligation_report(actor: Actor, obligation: Obligation) -> bool:
     return obligation.in_force and _role_in(actor, obligation.responsible_party_id, EDIT_ROLES)
 
@@ -382,6 +390,13 @@ _ORGANISATION_STEPS = frozenset({DialogueStep.PACKAGE_RECEIVED, DialogueStep.MIN
 
 def _dialogue_read(actor: Actor, dialogue: Dialogue) -> bool:
     return _party_read(actor, dialogue.party)
+
+
+def dialogue_read_clause(actor: Actor) -> ColumnElement[bool]:
+    """The SQL condition `_dialogue_read` states, for lists (the organisation and the municipality)."""
+    if actor is SYSTEM or is_municipality_user(actor):
+        return true()
+    return Dialogue.party_id.in_(party_ids_of(actor) or {-1})
 
 
 def _dialogue_step_rule(step: DialogueStep) -> Callable[[Actor, Dialogue], bool]:

@@ -217,19 +217,11 @@ class ObligationFilter:
     due_to: date | None = None
 
 
-def _visible(actor: Actor) -> Any:
-    """SQL for `obligation:read` (the municipality sees all; others the obligations of their parties)."""
-    if access.is_municipality_user(actor) or actor is access.SYSTEM:
-        return Obligation.id.is_not(None)
-    parties = access.party_ids_of(actor) or {-1}
-    return or_(Obligation.responsible_party_id.in_(parties), Obligation.verifying_party_id.in_(parties))
-
-
 def list_occurrences(actor: Actor, filters: ObligationFilter, *, today: date | None = None,
                      limit: int = 1000) -> list[Occurrence]:
     today = today or date.today()
     stmt: Select[tuple[Occurrence]] = (select(Occurrence).join(Occurrence.obligation)
-                                       .where(Obligation.in_force.is_(True), _visible(actor))
+                                       .where(Obligation.in_force.is_(True), access.obligation_read_clause(actor))
                                        .order_by(Occurrence.due_date, Occurrence.id).limit(limit))
     if filters.party_id is not None:
         stmt = stmt.where(or_(Obligation.responsible_party_id == filters.party_id,
@@ -532,7 +524,6 @@ def calendar_ics(user: User, *, base_url: str, today: date | None = None) -> byt
 
 
 def _visible_meetings(user: User) -> list[tuple[Meeting, Dialogue]]:
-    stmt = select(Meeting, Dialogue).join(Dialogue, Meeting.dialogue_id == Dialogue.id).order_by(Meeting.starts_at)
-    if not access.is_municipality_user(user):
-        stmt = stmt.where(Dialogue.party_id.in_(access.party_ids_of(user) or {-1}))
+    stmt = (select(Meeting, Dialogue).join(Dialogue, Meeting.dialogue_id == Dialogue.id)
+            .where(access.dialogue_read_clause(user)).order_by(Meeting.starts_at))
     return [(meeting, dialogue) for meeting, dialogue in db.session.execute(stmt)]

@@ -114,14 +114,14 @@ class HitTarget:
 def hit_targets(results: SearchResults, q: str = "") -> list[HitTarget]:
     """One target per hit, in order. An obligation opens at its first due date still open (or its
     latest one), found for all of the page's obligation hits in one query."""
-    from portal.models import Obligation, Occurrence
+    from portal.models import Occurrence
     from portal.services.obligations import OPEN_STATES
 
     obligation_ids = [h.document_id for h in results.hits if h.record_type == "obligation"]
     occurrences: dict[int, list[tuple[int, Any]]] = {}
     if obligation_ids:
         rows = db.session.execute(select(Occurrence.obligation_id, Occurrence.id, Occurrence.status)
-                                  .join(Obligation).where(Occurrence.obligation_id.in_(obligation_ids))
+                                  .where(Occurrence.obligation_id.in_(obligation_ids))
                                   .order_by(Occurrence.due_date, Occurrence.id))
         for obligation_id, occurrence_id, status in rows:
             occurrences.setdefault(obligation_id, []).append((occurrence_id, status))
