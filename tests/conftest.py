@@ -23,6 +23,7 @@ from portal.extensions import make_engine
 from portal.migrate import upgrade
 from portal.models import Base
 from portal.services import auth as auth_service
+from tests.servers import missing
 
 POSTGRES_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
 SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
@@ -61,10 +62,10 @@ def _postgres_reachable(url: str) -> str | None:
 @pytest.fixture(scope="session")
 def postgres_migrated() -> str:
     if not POSTGRES_URL:
-        pytest.skip("PostgreSQL run skipped: PORTAL_TEST_DATABASE_URL is not set (CI sets it).")
+        missing("PostgreSQL run skipped: PORTAL_TEST_DATABASE_URL is not set (CI sets it).")
     problem = _postgres_reachable(POSTGRES_URL)
     if problem:
-        pytest.skip(f"PostgreSQL run skipped: {POSTGRES_URL} is not reachable ({problem}).")
+        missing(f"PostgreSQL run skipped: {POSTGRES_URL} is not reachable ({problem}).")
     return migrate_afresh(POSTGRES_URL)
 
 

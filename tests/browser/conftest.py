@@ -19,17 +19,12 @@ from portal import create_app
 from portal.extensions import make_engine
 from portal.migrate import upgrade
 from portal.uow import unit_of_work
+from tests.servers import missing
 
 CHROMIUM = os.environ.get("PORTAL_TEST_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-
-
-def _missing(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI installs it: see .ci/run)")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -55,11 +50,11 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     if not CHROMIUM:
-        _missing("chromium is not installed (apt-get install chromium)")
+        missing("chromium is not installed (apt-get install chromium)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _missing("the playwright package is not installed (make test installs it)")
+        missing("the playwright package is not installed (make test installs it)")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
@@ -101,7 +96,7 @@ def logged_in(browser, base: str, email: str, *, bypass_csp: bool = True):  # ty
 def axe_violations(page) -> list[dict]:  # type: ignore[no-untyped-def]
     """WCAG 2.1 A and AA violations axe-core finds on the page as it stands."""
     if not AXE.exists():
-        _missing("axe-core is not installed (make test runs npm ci)")
+        missing("axe-core is not installed (make test runs npm ci)")
     page.add_script_tag(path=str(AXE))
     result = page.evaluate(
         "async () => await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"

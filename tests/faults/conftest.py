@@ -38,6 +38,7 @@ from sqlalchemy import create_engine, text
 
 from portal.extensions import make_engine
 from portal.migrate import upgrade
+from tests.servers import missing
 
 BIN = Path(sys.executable).parent
 POSTGRES_USER = "postgres"
@@ -147,16 +148,16 @@ def _postgres_bindir() -> Path | None:
 def private_postgres() -> Iterator[PrivatePostgres]:
     bindir = _postgres_bindir()
     if bindir is None:
-        pytest.skip("private PostgreSQL skipped: no initdb/pg_ctl under /usr/lib/postgresql/*/bin or on PATH")
+        missing("private PostgreSQL skipped: no initdb/pg_ctl under /usr/lib/postgresql/*/bin or on PATH")
     run_as = None
     if os.geteuid() == 0:
         # PostgreSQL refuses to run as root; run it as the distribution's postgres user.
         try:
             pwd.getpwnam(POSTGRES_USER)
         except KeyError:
-            pytest.skip("private PostgreSQL skipped: running as root and there is no 'postgres' user to run it as")
+            missing("private PostgreSQL skipped: running as root and there is no 'postgres' user to run it as")
         if shutil.which("runuser") is None:
-            pytest.skip("private PostgreSQL skipped: running as root and runuser is missing")
+            missing("private PostgreSQL skipped: running as root and runuser is missing")
         run_as = POSTGRES_USER
     # Not under pytest's tmp_path: its folders are private to root, and the server's user must reach this one.
     folder = Path(tempfile.mkdtemp(prefix="portal-faults-pg-"))
@@ -168,7 +169,7 @@ def private_postgres() -> Iterator[PrivatePostgres]:
     if problem:
         shutil.rmtree(folder, ignore_errors=True)
         print(f"private PostgreSQL skipped: {problem}")
-        pytest.skip(f"private PostgreSQL skipped: {problem}")
+        missing(f"private PostgreSQL skipped: {problem}")
     server.start()
     try:
         yield server
@@ -194,10 +195,10 @@ def _shared_postgres(why_not_private: str) -> str:
     from tests.conftest import POSTGRES_URL, _postgres_reachable, migrate_afresh
 
     if not POSTGRES_URL:
-        pytest.skip(f"{why_not_private}; PORTAL_TEST_DATABASE_URL is not set either")
+        missing(f"{why_not_private}; PORTAL_TEST_DATABASE_URL is not set either")
     problem = _postgres_reachable(POSTGRES_URL)
     if problem:
-        pytest.skip(f"{why_not_private}; {POSTGRES_URL} is not reachable either ({problem})")
+        missing(f"{why_not_private}; {POSTGRES_URL} is not reachable either ({problem})")
     return migrate_afresh(POSTGRES_URL)
 
 
