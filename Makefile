@@ -25,8 +25,8 @@ run: export PORTAL_SECURE_COOKIES ?= 0
 run: install
 	$(BIN)/portal db upgrade
 	$(BIN)/portal demo --if-empty
-	@echo "Aftaleportalen: http://127.0.0.1:$(PORT)  (log-ins: see README.md or the list above)"
-	trap 'kill 0' INT TERM EXIT; $(BIN)/indexer run & $(BIN)/portal run --host 127.0.0.1 --port $(PORT) --no-reload
+	@echo "Aftaleportalen: http://127.0.0.1:$(PORT)  (log-ins: see README.md or the list above; Ctrl-C stops it)"
+	exec env PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile start --no-colour --port $(PORT)
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
