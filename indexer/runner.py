@@ -1,14 +1,29 @@
-"""Wiring a job to its handler, with one extractor pool shared by every job of the worker."""
+"""A claimed job, and the handler that does it: one extractor pool shared by every job of the worker."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from indexer.jobs import HANDLERS
 from indexer.sandbox import ExtractorPool
-from indexer.worker import Claimed, Handler
+from portal.models.base import utcnow
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    kind: str
+    object_id: int
+    payload: dict[str, Any]
+    attempts: int
+    claimed_at: datetime = field(default_factory=utcnow)
+
+
+Handler = Callable[[Claimed], None]
 
 
 @contextmanager

@@ -19,22 +19,21 @@ import signal
 import socket
 import threading
 import traceback
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from types import FrameType
-from typing import Any
 
 from flask import Flask
 from sqlalchemy import or_, select, update
 
+from indexer.maintenance import periodic_upkeep
+from indexer.runner import Claimed, Handler, make_handler
 from portal import create_app
 from portal.errors import BackendUnavailable
 from portal.extensions import db
 from portal.models import Job, JobStatus
+from portal.models.base import utcnow as _now
 from portal.services.jobs import enqueue
 from portal.uow import unit_of_work
-from portal.models.base import utcnow as _now
 
 log = logging.getLogger("indexer")
 
@@ -48,16 +47,6 @@ def backoff(attempts: int) -> timedelta:
     """10 s, 40 s, 2.7 min, 10.7 min, … capped at an hour."""
     return timedelta(seconds=min(3600, 10 * 4 ** (attempts - 1)))
 
-
-
-@dataclass(frozen=True)
-class Claimed:
-    id: int
-    kind: str
-    object_id: int
-    payload: dict[str, Any]
-    attempts: int
-    claimed_at: datetime = field(default_factory=_now)
 
 
 def claim_job(worker_id: str) -> Claimed | None:
@@ -116,7 +105,6 @@ def fail_job(job: Claimed, worker_id: str, error: str) -> JobStatus:
     return status
 
 
-Handler = Callable[[Claimed], None]
 
 
 def run_one(worker_id: str, handle: Handler) -> Claimed | None:
@@ -165,9 +153,6 @@ def worker_identity() -> str:
 
 def run_worker(*, once: bool = False, poll_seconds: float = 2.0, app: Flask | None = None) -> None:
     """Work the queue until stopped (or, with `once`, until nothing is due)."""
-    from indexer.maintenance import periodic_upkeep
-    from indexer.runner import make_handler
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     stop = _Stop()
     if threading.current_thread() is threading.main_thread():
