@@ -186,6 +186,20 @@ def test_organisation_asks_the_municipality_to_withdraw_published_minutes(
     assert "En beboers navn står i punkt 4." not in municipality.get(f"/dokumenter/{minutes.id}").get_data(as_text=True)
 
 
+def test_dialogue_page_tells_the_municipality_that_its_published_minutes_are_disputed(
+        app: Flask, client: FlaskClient, demo: DemoData) -> None:
+    minutes = _upload(demo, kind="referat", year=2033, visibility="dialogue", title="Referat 2033")
+    with unit_of_work():
+        dialogue = dialogue_service.open_dialogue(SYSTEM, demo.organisations[0].id, 2033)
+        dialogue_service.plan_meeting(SYSTEM, dialogue.id, {"starts_at": "2033-10-01T10:00"})
+        dialogue_service.attach_minutes(SYSTEM, dialogue.id, minutes.id)
+        document_service.publish_document(SYSTEM, minutes.id)
+    with unit_of_work():
+        document_service.request_unpublish(demo.user(ORG_EDITOR), minutes.id, "Forkert dato for mødet.")
+    page = _as(client, demo, MUNI_EDITOR).get(f"/styringsdialog/{dialogue.id}").get_data(as_text=True)
+    assert "Organisationen har bedt om at få referatet tilbagekaldt" in page
+
+
 def test_municipality_may_publish_a_corrected_version_of_minutes(app: Flask, demo: DemoData) -> None:
     minutes = _published_minutes(demo)
     corrected = make_pdf("Rettet referat")

@@ -13,6 +13,7 @@ from portal import access
 from portal.errors import InvalidInput
 from portal.models import DialogueStep
 from portal.services import dialogue as dialogue_service
+from portal.services import documents as document_service
 from portal.services import obligations as obligation_service
 from portal.services import parties as party_service
 from portal.services.documents import KIND_LABELS
@@ -63,10 +64,11 @@ def _render(dialogue_id: int, errors: dict[str, str] | None = None, status: int 
     actor = current_actor()
     dialogue = dialogue_service.get_dialogue(actor, dialogue_id)
     municipality = party_service.get_municipality()
+    minutes = dialogue_service.meeting_minutes(actor, dialogue)
     return render_template(
         "dialogue/show.html", dialogue=dialogue, checklist=dialogue_service.checklist(actor, dialogue),
         agenda=dialogue_service.agenda(dialogue), referats=dialogue_service.referat_choices(actor, dialogue),
-        minutes=dialogue_service.meeting_minutes(actor, dialogue),
+        minutes=minutes, unpublish_requests=document_service.unpublish_requests(minutes) if minutes else [],
         next_step=dialogue_service.next_step(dialogue),
         meeting_obligations=dialogue_service.meeting_obligations(dialogue), municipality=municipality,
         overdue=dialogue_service.overdue_steps(dialogue.step, dialogue.year, dialogue_service.deadlines(municipality),
