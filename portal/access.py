@@ -232,7 +232,7 @@ def _document_read(actor: Actor, doc: Document) -> bool:
 
 
 def _restorers(actor: Actor) -> ColumnElement[bool]:
-    """Owner's admins, or the municipality's admins: the SQL form of `_may_restore`."""
+    """The owner's admins, or the municipality's admins: who may restore, as SQL (see `_document_restore`)."""
     if _is_municipality_admin(actor):
         return true()
     admin_of = {pid for pid, role in roles_of(actor).items() if role in ADMIN_ROLES} or {-1}

@@ -287,3 +287,31 @@ def test_search_stops_showing_documents_after_a_membership_is_removed(app: Flask
     with unit_of_work():
         user_service.remove_membership(SYSTEM, user.memberships[0].id)
     assert editor.search(q="asbestsanering")["total"] == 0
+
+
+# --- the list clauses say what `can` says ------------------------------------------------------------
+
+def test_list_and_trash_clauses_agree_with_the_read_and_restore_rules(app: Flask, demo: DemoData) -> None:
+    from portal import access
+    from portal.models import User
+
+    made = []
+    for deleted in (False, True):
+        for visibility in ("party", "dialogue", "all_parties"):
+            made.append(_upload(demo, kind="analyse", year=2030, visibility=visibility, title=f"{visibility} {deleted}"))
+        made.append(_published_minutes(demo))
+        if deleted:
+            with unit_of_work():
+                for document in made[-4:]:
+                    document_service.delete_document(SYSTEM, document.id)
+    ids = [d.id for d in made]
+    db.session.expire_all()
+    documents = [db.session.get(Document, i) for i in ids]
+    for actor in [None, *db.session.scalars(select(User).order_by(User.id))]:
+        live = set(db.session.scalars(select(Document.id).where(Document.id.in_(ids),
+                                                                access.document_live_clause(actor))))
+        trash = set(db.session.scalars(select(Document.id).where(Document.id.in_(ids),
+                                                                 access.document_trash_clause(actor))))
+        assert live == {d.id for d in documents if not d.is_deleted and can(actor, "document:read", d)}, actor
+        assert trash == {d.id for d in documents if can(actor, "document:restore", d)}, actor
+        assert trash == {d.id for d in documents if d.is_deleted and can(actor, "document:read", d)}, actor
