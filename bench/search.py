@@ -8,7 +8,8 @@
    organisation editor (``redaktoer@fjordby-boligselskab.dk``).
 2. ``--pages`` generated Danish pages (bench/_generate.py, seeded) in documents of
    about ten pages, spread over the demo's organisations, kinds, years and
-   visibilities, written straight into the embedded index with ``upsert``. The built
+   visibilities, written straight into the embedded index with ``upsert``, and a
+   database row for each document (the API re-checks its hits against the database). The built
    index is cached (``--cache``, default under /tmp keyed by page count, generator
    version and seed) and hard-linked into the instance, so a second run skips the build.
 3. The portal under gunicorn on loopback, in its own process group, killed at the end.
@@ -186,8 +187,10 @@ def cached_index(cache: Path, pages: int, seed: int, municipality: int, organisa
         index = open_index(str(partial / "index"), create=True)
         started = time.perf_counter()
         made = documents = 0
+        rows: list[list[Any]] = []
         for batch in iter_batches(generate_records(pages, organisations, municipality, seed=seed), BATCH):
             index.upsert(batch)
+            rows += [document_row(r) for r in batch if r.page == 1]
             made += len(batch)
             documents = batch[-1].document_id
             if made % (BATCH * 5) == 0 or made == pages:
@@ -197,6 +200,7 @@ def cached_index(cache: Path, pages: int, seed: int, municipality: int, organisa
         manifest = {**wanted, "documents": documents, "build_seconds": round(seconds, 1), "describe": index.describe()}
         index.close()
         (partial / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+        (partial / DOCUMENTS_FILE).write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
         shutil.rmtree(cache, ignore_errors=True)
         partial.rename(cache)
     except BaseException:
@@ -204,6 +208,52 @@ def cached_index(cache: Path, pages: int, seed: int, municipality: int, organisa
         raise
     manifest["cached"] = False
     return manifest
+
+
+DOCUMENTS_FILE = "documents.json"
+
+
+def document_row(record: Any) -> list[Any]:
+    return [record.document_id, record.organisation_id, record.department_id, record.kind, record.year,
+            record.visibility, record.title]
+
+
+def cached_documents(cache: Path, pages: int, seed: int, municipality: int,
+                     organisations: list[Organisation]) -> list[list[Any]]:
+    """The generated documents' metadata, kept beside the index (made again for a cache built without it)."""
+    path = cache / DOCUMENTS_FILE
+    if not path.exists():
+        rows = [document_row(r) for r in generate_records(pages, organisations, municipality, seed=seed) if r.page == 1]
+        path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def register_documents(app: Any, rows: list[list[Any]]) -> None:
+    """A database row for every generated document, as the index has it: the search service
+    re-checks each page of hits against the database, so the documents must exist there (ids
+    the demo already used are taken over)."""
+    from sqlalchemy import insert, select, update
+
+    from portal.extensions import db
+    from portal.models import Document, DocumentKind, DocumentVersion, ExtractionStatus, Visibility
+    from portal.uow import unit_of_work
+
+    with app.app_context(), unit_of_work():
+        existing = set(db.session.scalars(select(Document.id)))
+        documents = [{"id": i, "party_id": party, "department_id": department, "kind": DocumentKind(kind),
+                      "year": year, "title": title, "visibility": Visibility(visibility), "deleted_at": None}
+                     for i, party, department, kind, year, visibility, title in rows]
+        taken = [d for d in documents if d["id"] in existing]
+        new = [d for d in documents if d["id"] not in existing]
+        if taken:
+            db.session.execute(update(Document), taken)
+        for start in range(0, len(new), BATCH):
+            chunk = new[start:start + BATCH]
+            db.session.execute(insert(Document), chunk)
+            db.session.execute(insert(DocumentVersion), [
+                {"document_id": d["id"], "number": 1, "object_key": f"bench/{d['id']}", "size": 1, "sha256": "0" * 64,
+                 "media_type": "application/pdf", "filename": f"{d['id']}.pdf", "status": ExtractionStatus.EXTRACTED}
+                for d in chunk])
 
 
 def link_tree(source: Path, target: Path) -> None:
@@ -696,6 +746,7 @@ def main() -> int:
         print(f"index: {manifest['pages']:,} pages in {manifest['documents']:,} documents, {how} "
               f"{manifest['build_seconds']:.1f} s")
         link_tree(cache / "index", folder / "search")
+        register_documents(app, cached_documents(cache, args.pages, args.seed, municipality, organisations))
 
         from portal.backends import search_index
 

@@ -23,12 +23,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, or_, true
+from sqlalchemy import ColumnElement, or_, select, true
 
 from portal.errors import Denial, Forbidden, NotFound, Unauthenticated
 from portal.models import (
     Agreement,
     AgreementComment,
+    AgreementParty,
     AgreementStatus,
     Department,
     Dialogue,
@@ -192,7 +193,10 @@ def _audit_search(actor: Actor, municipality: Party) -> bool:
 # `dialogue` the owner and the municipality, `all_parties` every logged-in user, `public` anyone.
 # Editors of the owner write; so do the municipality's editors for an organisation's documents
 # (they write the minutes of the dialogue). Deleted documents are seen only by those who may
-# restore them.
+# restore them, and only if they could read them before the deletion. Published minutes are
+# frozen: only the municipality changes, versions or deletes a public referat; the organisation
+# may ask for it to be withdrawn. The municipality may narrow an organisation's choice of
+# visibility to the dialogue, never widen it.
 
 def _document_visible(actor: Actor, doc: Document) -> bool:
     parties = party_ids_of(actor)
@@ -227,6 +231,31 @@ def _document_read(actor: Actor, doc: Document) -> bool:
     return _document_visible(actor, doc)
 
 
+def _restorers(actor: Actor) -> ColumnElement[bool]:
+    """The owner's admins, or the municipality's admins: who may restore, as SQL (see `_document_restore`)."""
+    if _is_municipality_admin(actor):
+        return true()
+    admin_of = {pid for pid, role in roles_of(actor).items() if role in ADMIN_ROLES} or {-1}
+    return Document.party_id.in_(admin_of)
+
+
+def document_live_clause(actor: Actor) -> ColumnElement[bool]:
+    """Documents the actor may read that are not deleted: every list, count, drop-down and year
+    filter of documents uses this (deleted ones appear only in the trash)."""
+    return Document.deleted_at.is_(None) & document_read_clause(actor)
+
+
+def document_trash_clause(actor: Actor) -> ColumnElement[bool]:
+    """The SQL condition `_document_restore` states, for the trash."""
+    if actor is SYSTEM:
+        return Document.deleted_at.is_not(None)
+    return Document.deleted_at.is_not(None) & document_read_clause(actor) & _restorers(actor)
+
+
+def _is_frozen_minutes(doc: Document) -> bool:
+    return doc.kind is DocumentKind.REFERAT and doc.visibility is Visibility.PUBLIC
+
+
 def _may_write_for(actor: Actor, party: Party) -> bool:
     if _role_in(actor, party.id, EDIT_ROLES):
         return True
@@ -240,13 +269,41 @@ def _document_create(actor: Actor, party: Party) -> bool:
 def _document_update(actor: Actor, doc: Document) -> bool:
     if doc.is_deleted or not _document_visible(actor, doc):
         return False
+    if _is_frozen_minutes(doc):
+        # The public archive serves what the municipality published, so no one else may change it.
+        return municipality_role(actor) in EDIT_ROLES
     return _role_in(actor, doc.party_id, EDIT_ROLES) or (
         doc.visibility is not Visibility.PARTY and not doc.party.is_municipality
         and municipality_role(actor) in EDIT_ROLES)
 
 
 def _document_restore(actor: Actor, doc: Document) -> bool:
-    return doc.is_deleted and (_role_in(actor, doc.party_id, ADMIN_ROLES) or _is_municipality_admin(actor))
+    # Deleting must not widen who sees a document: an owner-only document stays the owner's.
+    return doc.is_deleted and _document_visible(actor, doc) and (
+        _role_in(actor, doc.party_id, ADMIN_ROLES) or _is_municipality_admin(actor))
+
+
+def _document_request_unpublish(actor: Actor, doc: Document) -> bool:
+    """The organisation asks the municipality to withdraw its published minutes."""
+    return not doc.is_deleted and _is_frozen_minutes(doc) and _role_in(actor, doc.party_id, EDIT_ROLES)
+
+
+_VISIBILITY_ORDER: Final = (Visibility.PARTY, Visibility.DIALOGUE, Visibility.ALL_PARTIES, Visibility.PUBLIC)
+
+
+def visibility_choices(actor: Actor, doc: Document) -> list[Visibility]:
+    """The visibilities `actor` may give `doc` when editing it (public is reached by publishing only,
+    so it is offered only to keep it). The owner's editors choose freely. The municipality may keep
+    the owner's choice or narrow it to the dialogue, which it still reads (so it can undo the change),
+    but never widen it: who else sees an organisation's document is the organisation's decision."""
+    if not can(actor, "document:update", doc):
+        return []
+    choices = [v for v in _VISIBILITY_ORDER if v is not Visibility.PUBLIC or doc.visibility is Visibility.PUBLIC]
+    if actor is SYSTEM or _role_in(actor, doc.party_id, EDIT_ROLES):
+        return choices
+    current = _VISIBILITY_ORDER.index(doc.visibility)
+    return [v for v in choices
+            if v is doc.visibility or (Visibility.DIALOGUE is v and _VISIBILITY_ORDER.index(v) < current)]
 
 
 def _document_publish(actor: Actor, doc: Document) -> bool:
@@ -446,6 +503,7 @@ _RULES: Final[dict[str, tuple[type, Callable[[Actor, Any], bool]]]] = {
     "document:delete": (Document, _document_update),
     "document:restore": (Document, _document_restore),
     "document:publish": (Document, _document_publish),
+    "document:request_unpublish": (Document, _document_request_unpublish),
     "documents:list": (Party, _documents_list),
     "jobs:manage": (Party, _jobs_manage),
     "agreement:read": (Agreement, _agreement_read),
@@ -545,6 +603,25 @@ def search_filter(actor: Actor) -> frozenset[str]:
         tokens.add(AUTHENTICATED_TOKEN)
         tokens.update(party_token(pid) for pid in party_ids_of(actor))
     return frozenset(tokens)
+
+
+def searchable_document_clause(actor: Actor) -> ColumnElement[bool]:
+    """Documents whose search hits `actor` may be shown: readable and not deleted (a deleted
+    document is found in the trash, never by search). Search re-checks its hits with this."""
+    return document_live_clause(actor)
+
+
+def searchable_agreement_clause(actor: Actor) -> ColumnElement[bool]:
+    """Agreements whose search hits `actor` may be shown: `agreement:read`, as SQL."""
+    if actor is SYSTEM:
+        return true()
+    return Agreement.id.in_(select(AgreementParty.agreement_id)
+                            .where(AgreementParty.party_id.in_(party_ids_of(actor) or {-1})))
+
+
+def searchable_obligation_clause(actor: Actor) -> ColumnElement[bool]:
+    """Obligations whose search hits `actor` may be shown: readable and in force (only those are indexed)."""
+    return Obligation.in_force.is_(True) & obligation_read_clause(actor)
 
 
 def document_readers(doc: Document, municipality_id: int) -> list[str]:

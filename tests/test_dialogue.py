@@ -10,6 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event
 
+from portal.access import SYSTEM
 from portal.errors import InvalidInput
 from portal.extensions import db
 from portal.models import DialogueStep, OccurrenceStatus
@@ -39,10 +40,10 @@ def _upload(demo: DemoData, kind: str, email: str = ORG_EDITOR, title: str = "")
 
 def test_checklist_ticks_itself_when_a_package_document_is_uploaded(app: Flask, demo: DemoData) -> None:
     dialogue = _dialogue(demo)
-    assert not any(item.done for item in dialogue_service.checklist(dialogue))
+    assert not any(item.done for item in dialogue_service.checklist(SYSTEM, dialogue))
     _upload(demo, "styringsrapport")
     _upload(demo, "regnskab")
-    done = {item.kind.value for item in dialogue_service.checklist(dialogue) if item.done}
+    done = {item.kind.value for item in dialogue_service.checklist(SYSTEM, dialogue) if item.done}
     assert done == {"styringsrapport", "regnskab"}
 
 

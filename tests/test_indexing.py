@@ -65,7 +65,7 @@ def test_uploaded_minutes_are_found_at_the_right_page(app: Flask, org1: FlaskCli
     assert "Referat 2025" in page and f"/dokumenter/{document_id}/vis?side=3" in page
 
 
-def test_an_api_search_asks_the_database_once_and_links_each_hit_to_its_page(
+def test_an_api_search_asks_the_database_once_for_the_user_once_for_the_hits_and_links_each_to_its_page(
     app: Flask, org1: FlaskClient, demo: DemoData
 ) -> None:
     from portal.api import _DOCUMENT_STAND_IN
@@ -84,7 +84,8 @@ def test_an_api_search_asks_the_database_once_and_links_each_hit_to_its_page(
         result = api.search(q="aftalerne")
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
-    assert len(statements) == 1, statements  # the token with its user, memberships and parties
+    # The token with its user, memberships and parties; then the page of hits re-checked in one query.
+    assert len(statements) == 2, statements
     for q in ("aftalerne", 'Aftale OR "æble & grød?"', f"aftale OR {_DOCUMENT_STAND_IN}"):
         hit = api.search(q=q)["hits"][0]
         with app.test_request_context():

@@ -6,7 +6,13 @@ A Hypothesis state machine changes a small portal through the services and the A
 organisations and users, memberships added, changed and removed, users deactivated, documents
 of every visibility uploaded, their visibility changed, minutes published and withdrawn,
 documents deleted and restored, agreements approved, obligations made), runs the index queue
-through the real indexer after every step, and then asks the API as each user. What a user
+through the real indexer after every step, and then asks the API as each user. Some stretches
+run with the indexer paused (jobs left in the queue): visibility changes, deletions, membership
+removals and deactivations must take effect at once all the same, as search re-checks its hits
+against the database; the model then expects a search to find what the user may read both as
+the index last saw it and as it is now. It also reads the HTML pages one user per step can
+reach (document lists and their year filter, dialogue pages, the search page, the trash) and
+checks that they show only the titles, counts and options the rules allow. What a user
 should see comes from `Portal`, the rules of DESIGN.md restated here apart from portal/access.py,
 and `access.can` must agree with them as well; so a rule broken in access.py, in the reader
 tokens of the search records, or in a query or a route shows up as a difference.
@@ -20,10 +26,12 @@ longer ones.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import itertools
 import os
+import re
 import shutil
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -81,6 +89,7 @@ from portal.services.auth import create_api_token
 from portal.storage import key_for_digest
 from portal.uow import unit_of_work
 from tests.conftest import IsolatedClient
+from tests.factories import PASSWORD, log_in
 from tests.documents_helpers import make_pdf_pages
 
 PROFILES = {
@@ -238,10 +247,15 @@ class Portal:
         return bool({item.responsible, item.verifying, self.municipality} & user.roles.keys())
 
     def reads_document(self, user: UserModel | None, doc: DocumentModel) -> bool:
+        roles = user.roles if user is not None and user.active else {}
+        if doc.deleted:  # only those who may restore it (the owner's admins and the municipality's) and saw it before
+            return Role.ADMIN in (roles.get(doc.owner), roles.get(self.municipality)) and self.sees(user, doc)
+        return self.sees(user, doc)
+
+    def sees(self, user: UserModel | None, doc: DocumentModel) -> bool:
+        """Whether the document's visibility lets `user` see it (deleted or not)."""
         logged_in = user is not None and user.active
         roles = user.roles if user is not None and user.active else {}
-        if doc.deleted:  # only those who may restore it: the owner's admins and the municipality's
-            return Role.ADMIN in (roles.get(doc.owner), roles.get(self.municipality))
         if doc.visibility is Visibility.PUBLIC:
             return True
         if doc.visibility is Visibility.ALL_PARTIES:
@@ -279,6 +293,24 @@ class Portal:
         """The municipality's editors publish minutes of the dialogue."""
         return (user.active and user.roles.get(self.municipality) in EDIT_ROLES and not doc.deleted
                 and doc.kind is DocumentKind.REFERAT and doc.visibility is not Visibility.PARTY)
+
+    def may_update(self, user: UserModel, doc: DocumentModel) -> bool:
+        """The owner's editors, and the municipality's for an organisation's shared documents; published
+        minutes are frozen: only the municipality's editors change them."""
+        if not user.active or doc.deleted or not self.reads(user, doc):
+            return False
+        municipality_editor = user.roles.get(self.municipality) in EDIT_ROLES
+        if doc.kind is DocumentKind.REFERAT and doc.visibility is Visibility.PUBLIC:
+            return municipality_editor
+        return user.roles.get(doc.owner) in EDIT_ROLES or (
+            municipality_editor and doc.owner != self.municipality and doc.visibility is not Visibility.PARTY)
+
+    def may_set_visibility(self, user: UserModel, doc: DocumentModel, visibility: Visibility) -> bool:
+        """The owner chooses freely; the municipality may only narrow an organisation's choice to the dialogue."""
+        if visibility is doc.visibility or user.roles.get(doc.owner) in EDIT_ROLES:
+            return True
+        order = [Visibility.PARTY, Visibility.DIALOGUE, Visibility.ALL_PARTIES, Visibility.PUBLIC]
+        return visibility is Visibility.DIALOGUE and order.index(doc.visibility) > order.index(Visibility.DIALOGUE)
 
     def keeps_an_admin(self, user: UserModel, party_id: int) -> bool:
         """Whether `user` may stop being an admin of `party_id`: another active admin remains."""
@@ -370,6 +402,11 @@ class IsolationMachine(RuleBasedStateMachine):
         self.max_size = self.app.config["PORTAL"].max_upload_bytes
         self.guessed: set[tuple[int, Visibility, bool]] = set()
         self.last_checked: dict[tuple[str, int], str] = {}
+        # While paused, index jobs stay queued; `indexed` is each item as the index last saw it.
+        self.paused = False
+        self.indexed: dict[tuple[str, int], Item] = {}
+        self.dialogues: dict[int, int] = {}  # organisation → its 2025 dialogue
+        self.checks = itertools.count()
 
     def teardown(self) -> None:
         db.session.rollback()
@@ -444,7 +481,7 @@ class IsolationMachine(RuleBasedStateMachine):
         with unit_of_work():
             for party_id, role in roles.items():
                 created = user_service.invite_user(SYSTEM, db.session.get(Party, party_id), email=email,
-                                                   name=email.split("@")[0], role=role)
+                                                   name=email.split("@")[0], role=role, password=PASSWORD)
             token = create_api_token(SYSTEM, created.user)
         self.model.users.append(UserModel(id=created.user.id, email=email, token=token, roles=dict(roles)))
 
@@ -468,8 +505,9 @@ class IsolationMachine(RuleBasedStateMachine):
             user.roles[party_id] = role
 
     @precondition(lambda self: any(u.roles for u in self.model.users))
-    @rule(data=st.data())
-    def remove_membership(self, data: st.DataObject) -> None:
+    @rule(data=st.data(), with_indexer_paused=st.booleans())
+    def remove_membership(self, data: st.DataObject, with_indexer_paused: bool) -> None:
+        self.paused |= with_indexer_paused
         user, party_id = self._draw_membership(data)
         allowed = self.model.keeps_an_admin(user, party_id)
         self._expect(allowed, lambda: user_service.remove_membership(SYSTEM, self._membership_id(user, party_id)))
@@ -477,8 +515,9 @@ class IsolationMachine(RuleBasedStateMachine):
             del user.roles[party_id]
 
     @precondition(lambda self: any(u.active for u in self.model.users))
-    @rule(data=st.data())
-    def deactivate_user(self, data: st.DataObject) -> None:
+    @rule(data=st.data(), with_indexer_paused=st.booleans())
+    def deactivate_user(self, data: st.DataObject, with_indexer_paused: bool) -> None:
+        self.paused |= with_indexer_paused
         user = data.draw(st.sampled_from([u for u in self.model.users if u.active]), label="user")
         allowed = all(self.model.keeps_an_admin(user, pid) for pid in user.roles)
         self._expect(allowed, lambda: user_service.set_user_active(SYSTEM, user.id, False))
@@ -522,7 +561,8 @@ class IsolationMachine(RuleBasedStateMachine):
         number = next(self.numbers)
         word = unique_word(number)
         content = make_pdf_pages([f"{COMMON_WORD} {word} side {page}" for page in range(1, pages + 1)])
-        fields = {"kind": kind.value, "year": str(year), "title": f"Dokument {number}", "visibility": visibility.value}
+        # The title carries the word too, so a page that shows a title the user may not see names the word.
+        fields = {"kind": kind.value, "year": str(year), "title": f"Dokument {word}", "visibility": visibility.value}
         return word, fields, content
 
     @precondition(lambda self: len(self.model.documents) < MAX_DOCUMENTS)
@@ -564,11 +604,38 @@ class IsolationMachine(RuleBasedStateMachine):
                                                       content))
 
     @precondition(lambda self: self.model.live_documents())
-    @rule(data=st.data(), visibility=st.sampled_from(UPLOAD_VISIBILITIES))
-    def change_visibility(self, data: st.DataObject, visibility: Visibility) -> None:
+    @rule(data=st.data(), visibility=st.sampled_from(UPLOAD_VISIBILITIES), with_indexer_paused=st.booleans())
+    def change_visibility(self, data: st.DataObject, visibility: Visibility, with_indexer_paused: bool) -> None:
+        self.paused |= with_indexer_paused
         doc = data.draw(st.sampled_from(self.model.live_documents()), label="document")
         with unit_of_work():
             document_service.update_metadata(SYSTEM, doc.id, {"visibility": visibility.value})
+        doc.visibility = visibility
+
+    @precondition(lambda self: self.model.live_documents())
+    @rule(data=st.data(), visibility=st.sampled_from(UPLOAD_VISIBILITIES), with_indexer_paused=st.booleans())
+    def change_visibility_as_a_user(self, data: st.DataObject, visibility: Visibility,
+                                    with_indexer_paused: bool) -> None:
+        """A drawn user edits a document's visibility: refused unless they may change the document at all
+        (published minutes only by the municipality) and, if they are not the owner, only narrowing it."""
+        self.paused |= with_indexer_paused
+        doc = data.draw(st.sampled_from(self.model.live_documents()), label="document")
+        user = data.draw(st.sampled_from(self.model.users), label="editor")
+        db.session.expire_all()
+        actor = db.session.get(User, user.id)
+        change = {"visibility": visibility.value}
+        if not self.model.may_update(user, doc):
+            with pytest.raises(NotFound if not self.model.reads(user, doc) else Forbidden):
+                with unit_of_work():
+                    document_service.update_metadata(actor, doc.id, change)
+            return
+        if not self.model.may_set_visibility(user, doc, visibility):
+            with pytest.raises(InvalidInput):
+                with unit_of_work():
+                    document_service.update_metadata(actor, doc.id, change)
+            return
+        with unit_of_work():
+            document_service.update_metadata(actor, doc.id, change)
         doc.visibility = visibility
 
     @precondition(lambda self: self.model.live_documents(DocumentKind.REFERAT))
@@ -600,8 +667,9 @@ class IsolationMachine(RuleBasedStateMachine):
         doc.visibility = Visibility.DIALOGUE
 
     @precondition(lambda self: self.model.live_documents())
-    @rule(data=st.data())
-    def delete_document(self, data: st.DataObject) -> None:
+    @rule(data=st.data(), with_indexer_paused=st.booleans())
+    def delete_document(self, data: st.DataObject, with_indexer_paused: bool) -> None:
+        self.paused |= with_indexer_paused
         doc = data.draw(st.sampled_from(self.model.live_documents()), label="document")
         with unit_of_work():
             document_service.delete_document(SYSTEM, doc.id)
@@ -702,6 +770,7 @@ class IsolationMachine(RuleBasedStateMachine):
         with unit_of_work():
             opened = dialogue_service.find_dialogue(organisation, 2025) is None
             dialogue = dialogue_service.open_dialogue(SYSTEM, organisation, 2025)
+            self.dialogues[organisation] = dialogue.id
             if dialogue.meeting is None:
                 dialogue_service.plan_meeting(SYSTEM, dialogue.id, {"starts_at": "2025-05-01T10:00"})
             obligation = dialogue_service.add_meeting_agreement(SYSTEM, dialogue.id, {
@@ -719,13 +788,31 @@ class IsolationMachine(RuleBasedStateMachine):
         self.model.obligations.append(ObligationModel(obligation_id, responsible, verifying, organisation, year, word,
                                                       agreement_id, in_force))
 
+    # --- the indexer ------------------------------------------------------------------------------
+
+    # Each rule with `with_indexer_paused` may pause the indexer before its change: from then on index
+    # jobs stay in the queue, as under a backlog or with the workers down, until this rule runs.
+
+    @precondition(lambda self: self.paused)
+    @rule()
+    def resume_indexer(self) -> None:
+        self.paused = False
+
+    def found(self, user: UserModel, item: Item) -> bool:
+        """What a search shows: readable as the index last saw the item (its reader tokens; the user's
+        own tokens are always current) and readable now (the re-check against the database)."""
+        seen = self.indexed.get(item.key)
+        return seen is not None and self.model.finds(user, seen) and self.model.finds(user, item)
+
     # --- the invariant ---------------------------------------------------------------------------
 
     @invariant()
     def everyone_sees_exactly_what_the_rules_allow(self) -> None:
         if self.portal is None:
             return
-        self._drain()
+        if not self.paused:
+            self._drain()
+            self.indexed = {item.key: copy.deepcopy(item) for item in self.model.items()}
         db.session.rollback()  # forget what this session read before the requests and the worker changed it
         self._policy_agrees_with_the_rules()
         changed = [item for item in self.model.items() if self.last_checked.get(item.key) != repr(item)]
@@ -735,6 +822,9 @@ class IsolationMachine(RuleBasedStateMachine):
             else:
                 self._is_shut_out(user)
         self._anonymous_sees_only_published_minutes()
+        active = [user for user in self.model.users if user.active]
+        if active:  # one user's pages per step, in turn, for time's sake
+            self._pages_show_only_what_the_rules_allow(active[next(self.checks) % len(active)])
         self.last_checked.update((item.key, repr(item)) for item in changed)
 
     def _drain(self) -> None:
@@ -775,9 +865,9 @@ class IsolationMachine(RuleBasedStateMachine):
         hidden = [item for item in model.items() if not model.finds(user, item) and item.word]
         hidden_words = [item.word for item in hidden]
 
-        def no_leak(response: TestResponse, what: str) -> None:
+        def no_leak(response: TestResponse, what: str, allowed: tuple[str, ...] = ()) -> None:
             body = response.get_data(as_text=True)
-            leaked = [w for w in hidden_words if w in body]
+            leaked = [w for w in hidden_words if w in body and w not in allowed]
             sources = [item for item in hidden if item.word in leaked]
             assert not leaked, f"{user} {what}: the answer names {leaked}, from {sources}"
 
@@ -787,7 +877,7 @@ class IsolationMachine(RuleBasedStateMachine):
             assert response.status_code == (200 if readable else 404), (user, doc, response.status_code)
             if readable:
                 assert response.json["visibility"] == doc.visibility.value, (user, doc, response.json)
-            no_leak(response, f"GET document {doc.id}")
+            no_leak(response, f"GET document {doc.id}", (doc.word,) if readable else ())  # its title names its word
             response = self._get(user, f"/api/v1/documents/{doc.id}/file")
             if readable:
                 assert response.status_code == 200 and response.data == doc.content, (user, doc, response.status_code)
@@ -811,12 +901,12 @@ class IsolationMachine(RuleBasedStateMachine):
         assert listed == in_force, (user, listed, model.obligations)
         no_leak(response, "listing obligations")
 
-        findable = [item for item in model.items() if model.finds(user, item)]
+        findable = [item for item in model.items() if self.found(user, item)]
         self._search(user, "", findable, no_leak)  # no words: everything the user may find, newest first
         self._search(user, COMMON_WORD, [item for item in findable if item.word], no_leak)
         for item in changed:
             if item.word:
-                self._search(user, item.word, [item] if model.finds(user, item) else [], no_leak)
+                self._search(user, item.word, [item] if self.found(user, item) else [], no_leak)
                 # Misspelt, it finds nothing, and "did you mean" must not offer a word the user may not see.
                 self._search(user, item.word[:-1], [], no_leak)
 
@@ -836,6 +926,49 @@ class IsolationMachine(RuleBasedStateMachine):
             for snippet in [hit["snippet"], *(page["snippet"] for page in hit["pages"])]:
                 assert item.word is None or item.word in snippet, (user, q, item, snippet)
         no_leak(response, f"searching {q!r}")
+
+    def _pages_show_only_what_the_rules_allow(self, user: UserModel) -> None:
+        """The HTML pages `user` reaches after logging in: each party's document list (and its year
+        filter), each organisation's dialogue page, the trash where the user administers, and the search
+        page. A title on them names a document's word, so a word of a document the page must not show
+        is a leak, and a missing word of one it must show is a loss."""
+        model = self.model
+        client = self.app.test_client()
+        log_in(client, user.email, PASSWORD)
+        listed = [d for d in model.documents if not d.deleted and model.reads(user, d)]
+        unlisted = [d.word for d in model.documents if d not in listed]
+
+        def shows(path: str, wanted: list[DocumentModel], forbidden: list[str]) -> str:
+            response = client.get(path)
+            assert response.status_code == 200, (user, path, response.status_code)
+            body = response.get_data(as_text=True)
+            leaked = [w for w in forbidden if w in body]
+            assert not leaked, f"{user} sees {leaked} on {path}: {model.documents}"
+            missing = [d for d in wanted if d.word not in body]
+            assert not missing, f"{user} misses {missing} on {path}"
+            return body
+
+        for party_id in model.parties:
+            if not model.reads_party(user, party_id):
+                continue
+            own = [d for d in listed if d.owner == party_id]
+            body = shows(f"/parter/{party_id}/dokumenter", own, unlisted)
+            years = set(re.findall(r'<option value="(\d{4})"', body))
+            assert years == {str(d.year) for d in own}, (user, party_id, years, own)
+            if Role.ADMIN in (user.roles.get(party_id), user.roles.get(model.municipality)):
+                trash = [d for d in model.documents if d.deleted and model.reads(user, d) and d.owner == party_id]
+                shows(f"/parter/{party_id}/papirkurv", trash,
+                      [d.word for d in model.documents if not (d.deleted and model.reads(user, d))])
+            dialogue_id = self.dialogues.get(party_id)
+            if dialogue_id is not None:
+                package = [d for d in own if d.year == 2025 and d.kind is DocumentKind.STYRINGSRAPPORT]
+                shows(f"/styringsdialog/{dialogue_id}", package, unlisted)
+        found = [item for item in model.items() if self.found(user, item)]
+        body = shows(f"/soeg?q={COMMON_WORD}&per_page=100", [i for i in found if isinstance(i, DocumentModel)],
+                     [item.word for item in model.items() if item.word and not model.finds(user, item)])
+        with_word = [item for item in found if item.word]
+        heading = f"<h2>{len(with_word)} dokument{'' if len(with_word) == 1 else 'er'}</h2>"
+        assert heading in body, (user, heading, with_word)
 
     def _guessed_links_fail(self, user: UserModel | None, doc: DocumentModel) -> None:
         """Links to a hidden document's bytes made up from its id, a version number or its stored

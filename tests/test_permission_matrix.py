@@ -222,8 +222,14 @@ MATRIX: dict[str, list[Case]] = {
                        Case("GET", lambda c: "/dokumenter/999999", ALL_LOGGED_IN_404),
                        Case("GET", lambda c: f"/dokumenter/{c.document(deleted=True)}", RESTORERS)],
     "documents.edit": [Case("GET", lambda c: f"/dokumenter/{c.document()}/rediger", ORG1_OR_MUNI_WRITERS),
-                       Case("POST", lambda c: f"/dokumenter/{c.document()}/rediger", ORG1_OR_MUNI_WRITERS)],
+                       Case("POST", lambda c: f"/dokumenter/{c.document()}/rediger", ORG1_OR_MUNI_WRITERS),
+                       # Published minutes are frozen: only the municipality changes them.
+                       Case("GET", lambda c: f"/dokumenter/{c.document(published=True)}/rediger",
+                            only(("muni_admin", "muni_editor", "muni_signatory"), FORBIDDEN))],
     "documents.add_version": [Case("POST", lambda c: f"/dokumenter/{c.document()}/versioner", ORG1_OR_MUNI_WRITERS,
+                                   data=lambda c: c.upload_form()),
+                              Case("POST", lambda c: f"/dokumenter/{c.document(published=True)}/versioner",
+                                   only(("muni_admin", "muni_editor", "muni_signatory"), FORBIDDEN),
                                    data=lambda c: c.upload_form())],
     "documents.download": [Case("GET", lambda c: f"/dokumenter/{c.document()}/fil", MUNI_OK_ORG1_OK)],
     "documents.download_version": [Case("GET", lambda c: f"/dokumenter/{c.document()}/versioner/1/fil", MUNI_OK_ORG1_OK),
@@ -236,6 +242,10 @@ MATRIX: dict[str, list[Case]] = {
     # Published minutes are readable by anyone, so the refusal is 403 for every logged-in user.
     "documents.unpublish": [Case("POST", lambda c: f"/dokumenter/{c.document(published=True)}/tilbagekald",
                                  only(("muni_admin", "muni_editor", "muni_signatory"), FORBIDDEN))],
+    # Only the organisation asks for its published minutes to be withdrawn; the municipality withdraws them itself.
+    "documents.request_unpublish": [Case("POST", lambda c: f"/dokumenter/{c.document(published=True)}/anmod-om-tilbagekald",
+                                         only(("org_admin", "org_editor", "org_signatory"), FORBIDDEN),
+                                         data={"reason": "Navnet på en beboer skal fjernes."})],
     "documents.trash": [Case("GET", lambda c: f"/parter/{c.org1.id}/papirkurv", ADMINS_OF_ORG1)],
     "public.minutes": [Case("GET", lambda c: "/offentlig/referater", EVERYONE_OK)],
     "public.minutes_file": [Case("GET", lambda c: f"/offentlig/referater/{c.document(published=True)}", EVERYONE_OK),

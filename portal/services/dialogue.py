@@ -115,12 +115,28 @@ class ChecklistItem:
         return bool(self.documents)
 
 
-def checklist(dialogue: Dialogue) -> list[ChecklistItem]:
-    """The package's documents for the organisation and year, by kind; ticked when one exists."""
+def checklist(actor: Actor, dialogue: Dialogue) -> list[ChecklistItem]:
+    """The package's documents for the organisation and year that `actor` may read, by kind; ticked
+    when one exists (a document kept to the organisation itself has not been handed in)."""
     documents = list(db.session.scalars(select(Document).where(
-        Document.party_id == dialogue.party_id, Document.year == dialogue.year, Document.deleted_at.is_(None),
+        Document.party_id == dialogue.party_id, Document.year == dialogue.year, access.document_live_clause(actor),
         Document.kind.in_(PACKAGE_KINDS)).order_by(Document.id)))
     return [ChecklistItem(kind, [d for d in documents if d.kind is kind]) for kind in PACKAGE_KINDS]
+
+
+def referat_choices(actor: Actor, dialogue: Dialogue) -> list[Document]:
+    """The organisation's minutes for the year that `actor` may read: the options for the meeting's referat."""
+    return list(db.session.scalars(select(Document).where(
+        Document.party_id == dialogue.party_id, Document.kind == DocumentKind.REFERAT, Document.year == dialogue.year,
+        access.document_live_clause(actor)).order_by(Document.id.desc())))
+
+
+def meeting_minutes(actor: Actor, dialogue: Dialogue) -> Document | None:
+    """The meeting's referat, if `actor` may read it (its owner may have narrowed it since)."""
+    if dialogue.meeting is None or dialogue.meeting.minutes_document_id is None:
+        return None
+    document = db.session.get(Document, dialogue.meeting.minutes_document_id)
+    return document if access.can(actor, "document:read", document) else None
 
 
 # --- steps --------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from portal.errors import InvalidInput, NotFound
 from portal.extensions import db
 from portal.i18n import N_
 from portal.models import (
+    AuditEvent,
     Department,
     Document,
     DocumentKind,
@@ -39,6 +40,7 @@ from portal.storage import StoredObject
 from portal.models.base import utcnow as _now
 
 RESTORE_DAYS = 30
+UNPUBLISH_REQUEST = "document.unpublish_request"
 MIN_YEAR, MAX_YEAR = 2000, 2100
 
 KIND_LABELS = {
@@ -214,6 +216,11 @@ def add_version(actor: Actor, document_id: int, stream: BinaryIO, filename: str,
     version = _new_version(document, stored, media_type, searchable, filename, actor)
     document.updated_at = _now()
     db.session.flush()
+    if document.visibility is Visibility.PUBLIC:
+        # Only the municipality may version published minutes (access.py); doing so publishes the new
+        # text, and the public archive serves what was published last.
+        document.published_at = _now()
+        document.published_by_id = actor.id if isinstance(actor, User) else None
     enqueue(INDEX_DOCUMENT, document.id)
     record_event(actor, "document.version", "document", document.id, party_id=document.party_id,
                  after={"version": version.number, "sha256": stored.sha256, "size": stored.size})
@@ -226,6 +233,9 @@ def update_metadata(actor: Actor, document_id: int, data: dict[str, Any]) -> Doc
     fields = {"kind": document.kind.value, "year": document.year, "title": document.title,
               "visibility": document.visibility.value, "department": document.department_id or "", **data}
     metadata = parse_metadata(document.party, fields, already_public=document.visibility is Visibility.PUBLIC)
+    if metadata.visibility not in access.visibility_choices(actor, document):
+        raise InvalidInput(fields={"visibility": "Kommunen kan ikke gøre en organisations dokument synligt for flere, "
+                                                 "kun begrænse det til ejeren og kommunen."})
     document.kind, document.year, document.department_id = metadata.kind, metadata.year, metadata.department_id
     document.title = metadata.title or document.title
     document.visibility = metadata.visibility
@@ -273,6 +283,30 @@ def publish_document(actor: Actor, document_id: int) -> Document:
     return document
 
 
+def request_unpublish(actor: Actor, document_id: int, reason: str) -> Document:
+    """The organisation asks the municipality to withdraw its published minutes; the request is an
+    audit event, shown on the document's page until the municipality acts on it."""
+    document = get_document(actor, document_id, "document:request_unpublish")
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput(fields={"reason": "Skriv hvorfor referatet skal trækkes tilbage."})
+    record_event(actor, UNPUBLISH_REQUEST, "document", document.id, party_id=document.party_id,
+                 after={"reason": reason[:2000]})
+    return document
+
+
+def unpublish_requests(document: Document) -> list[AuditEvent]:
+    """Requests to withdraw published minutes made since they were (last) published, newest first."""
+    if document.visibility is not Visibility.PUBLIC:
+        return []
+    stmt = (select(AuditEvent).where(AuditEvent.object_type == "document", AuditEvent.object_id == str(document.id),
+                                     AuditEvent.action == UNPUBLISH_REQUEST)
+            .order_by(AuditEvent.id.desc()))
+    if document.published_at is not None:
+        stmt = stmt.where(AuditEvent.at >= document.published_at)
+    return list(db.session.scalars(stmt))
+
+
 def unpublish_document(actor: Actor, document_id: int) -> Document:
     document = get_document(actor, document_id, "document:publish")
     if document.visibility is not Visibility.PUBLIC:
@@ -310,8 +344,7 @@ def list_documents(actor: Actor, party_id: int, filters: DocumentFilter) -> list
         raise NotFound()
     require(actor, "documents:list", party)
     stmt: Select[tuple[Document]] = (
-        select(Document).where(Document.party_id == party.id, Document.deleted_at.is_(None),
-                               access.document_read_clause(actor))
+        select(Document).where(Document.party_id == party.id, access.document_live_clause(actor))
         .options(selectinload(Document.versions), selectinload(Document.department))
         .order_by(*SORTS.get(filters.sort, SORTS["nyeste"]))
     )
@@ -324,9 +357,10 @@ def list_documents(actor: Actor, party_id: int, filters: DocumentFilter) -> list
     return list(db.session.scalars(stmt))
 
 
-def years_of(party_id: int) -> list[int]:
+def years_of(actor: Actor, party_id: int) -> list[int]:
+    """The years of the party's documents the actor may read, newest first (the year filter's options)."""
     return list(db.session.scalars(select(Document.year).where(Document.party_id == party_id,
-                                                               Document.deleted_at.is_(None))
+                                                               access.document_live_clause(actor))
                                    .distinct().order_by(Document.year.desc())))
 
 
@@ -337,7 +371,7 @@ def list_deleted(actor: Actor, party_id: int) -> list[Document]:
     require(actor, "party:update", party)
     cutoff = _now() - timedelta(days=RESTORE_DAYS)
     return list(db.session.scalars(select(Document).where(
-        Document.party_id == party.id, Document.deleted_at.is_not(None), Document.deleted_at >= cutoff)
+        Document.party_id == party.id, access.document_trash_clause(actor), Document.deleted_at >= cutoff)
         .order_by(Document.deleted_at.desc())))
 
 
@@ -357,6 +391,15 @@ def get_public_minutes(document_id: int) -> Document:
     if document is None or document.kind is not DocumentKind.REFERAT or not access.can(None, "document:read", document):
         raise NotFound()
     return document
+
+
+def published_version(document: Document) -> DocumentVersion:
+    """The version the municipality published: the newest uploaded by the time of (the last)
+    publication, so a version slipped in afterwards is never served by the public archive."""
+    if document.published_at is None:
+        return document.current
+    published = [v for v in document.versions if v.uploaded_at <= document.published_at]
+    return published[-1] if published else document.current
 
 
 def count_versions_using(key: str) -> int:

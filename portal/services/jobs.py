@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import func, select
 
+from portal import access
 from portal.access import Actor, require
 from portal.errors import NotFound
 from portal.extensions import db
@@ -41,9 +42,11 @@ def job_counts(actor: Actor, municipality: Party) -> dict[str, int]:
 
 
 def list_jobs(actor: Actor, municipality: Party, status: JobStatus, *, limit: int = 200) -> list[tuple[Job, str | None]]:
-    """Jobs in `status`, newest first, with the title of the document each concerns."""
+    """Jobs in `status`, newest first, with the title of the document each concerns (None where the
+    operator may not read the document: running the queue does not open an organisation's own files)."""
     require(actor, "jobs:manage", municipality)
-    stmt = (select(Job, Document.title).outerjoin(Document, (Job.kind == INDEX_DOCUMENT) & (Document.id == Job.object_id))
+    stmt = (select(Job, Document.title).outerjoin(Document, (Job.kind == INDEX_DOCUMENT) & (Document.id == Job.object_id)
+                                                  & access.document_read_clause(actor))
             .where(Job.status == status).order_by(Job.id.desc()).limit(limit))
     return [(job, title) for job, title in db.session.execute(stmt)]
 

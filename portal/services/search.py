@@ -3,19 +3,22 @@ facets, snippets and suggestions never reveal a record the user may not read."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, literal, null, select, union_all
 
 from portal import access
 from portal.access import Actor
 from portal.backends import search_index
 from portal.errors import InvalidInput
 from portal.extensions import db
-from portal.models import DocumentKind, Party, Visibility
+from portal.models import Agreement, Document, DocumentKind, Obligation, Party, Visibility
 from portal.models.base import MAX_INT
-from portal.search import SearchQuery, SearchResults
+from portal.search import DocumentHit, SearchQuery, SearchResults
+from portal.search.agreements import RECORD_TYPE as AGREEMENT_RECORD
+from portal.search.documents import RECORD_TYPE as DOCUMENT_RECORD
+from portal.search.obligations import RECORD_TYPE as OBLIGATION_RECORD
 from portal.services.parties import find_party_by_reference
 
 SORT_NAMES = {"relevans": "relevance", "relevance": "relevance", "dato": "date", "date": "date"}
@@ -94,11 +97,92 @@ def build_query(actor: Actor, form: SearchForm) -> SearchQuery:
 
 
 def search(actor: Actor, form: SearchForm) -> SearchResults:
-    """Run the search for `actor`. Raises SearchUnavailable when the index does not answer."""
-    return search_index().search(build_query(actor, form))
+    """Run the search for `actor`. Raises SearchUnavailable when the index does not answer.
+
+    The index filters by the reader tokens its records carried when they were last indexed, and
+    the indexer may be behind (a backlog, a dead job). So the page of hits is re-checked against
+    the database before it is returned: whatever `actor` may no longer read (see `readable_hits`)
+    is dropped, and the total and facet counts are lowered by what was dropped."""
+    query = build_query(actor, form)
+    index = search_index()
+    results = _rechecked(actor, index.search(query))
+    if results.suggestion is not None and not _suggestion_has_readable_hits(actor, index, query, results.suggestion):
+        # "Did you mean" must not offer a word found only in what the user may no longer read.
+        results.suggestion = None
+    return results
 
 
-HIT_TYPES = {"page": "document", "agreement_section": "agreement", "obligation": "obligation"}
+def _rechecked(actor: Actor, results: SearchResults) -> SearchResults:
+    """`results` without the hits `actor` may no longer read, with the counts adjusted.
+
+    The counts are corrected for the hits of this page only: a stale record further down the
+    list is still counted until its page is shown or the indexer catches up (which it does
+    within seconds without a backlog). A dropped hit takes away one document from the total
+    and, from each facet, the matching pages the engine returned for it (its best pages, all of
+    them unless more than `pages_per_document` matched)."""
+    if not results.hits:
+        return results
+    readable = readable_hits(actor, results.hits)
+    kept = [hit for hit in results.hits if (hit.record_type, hit.document_id) in readable]
+    dropped = [hit for hit in results.hits if (hit.record_type, hit.document_id) not in readable]
+    for hit in kept:
+        current = readable[(hit.record_type, hit.document_id)]
+        if current is not None:  # a document: its metadata as it is now, not as it was indexed
+            hit.title, hit.visibility = current
+    if not dropped:
+        return SearchResults(total=results.total, hits=kept, facets=results.facets, suggestion=results.suggestion)
+    facets = {name: dict(values) for name, values in results.facets.items()}
+    for hit in dropped:
+        pages = max(len(hit.pages), 1)
+        for name, value in (("organisation", hit.organisation_id), ("kind", hit.kind), ("year", hit.year)):
+            if value is None or name not in facets:
+                continue
+            key = str(value)
+            left = facets[name].get(key, 0) - pages
+            if left > 0:
+                facets[name][key] = left
+            else:
+                facets[name].pop(key, None)
+    return SearchResults(total=max(results.total - len(dropped), len(kept)), hits=kept, facets=facets,
+                         suggestion=results.suggestion)
+
+
+def readable_hits(actor: Actor, hits: list[DocumentHit]) -> dict[tuple[str, int], tuple[str, str] | None]:
+    """Which of `hits` `actor` may read now, by (record type, id), in one query: documents by the
+    document read clause (and not deleted), agreements by membership of their parties, obligations
+    by the obligation read clause (and in force). A document's value is its current title and
+    visibility; others have None."""
+    by_type: dict[str, set[int]] = {}
+    for hit in hits:
+        by_type.setdefault(hit.record_type, set()).add(hit.document_id)
+    selects = []
+    if by_type.get(DOCUMENT_RECORD):
+        selects.append(select(literal(DOCUMENT_RECORD, String).label("type"), Document.id.label("id"),
+                              Document.title.label("title"), Document.visibility.label("visibility"))
+                       .where(Document.id.in_(by_type[DOCUMENT_RECORD]), access.searchable_document_clause(actor)))
+    if by_type.get(AGREEMENT_RECORD):
+        selects.append(select(literal(AGREEMENT_RECORD, String), Agreement.id, null(), null())
+                       .where(Agreement.id.in_(by_type[AGREEMENT_RECORD]), access.searchable_agreement_clause(actor)))
+    if by_type.get(OBLIGATION_RECORD):
+        selects.append(select(literal(OBLIGATION_RECORD, String), Obligation.id, null(), null())
+                       .where(Obligation.id.in_(by_type[OBLIGATION_RECORD]),
+                              access.searchable_obligation_clause(actor)))
+    if not selects:
+        return {}  # a record type this portal does not know: nothing to show
+    statement = selects[0] if len(selects) == 1 else union_all(*selects)
+    readable: dict[tuple[str, int], tuple[str, str] | None] = {}
+    for record_type, object_id, title, visibility in db.session.execute(statement):
+        readable[(record_type, object_id)] = (
+            (title, Visibility(visibility).value) if record_type == DOCUMENT_RECORD else None)
+    return readable
+
+
+def _suggestion_has_readable_hits(actor: Actor, index: Any, query: SearchQuery, suggestion: str) -> bool:
+    suggested = index.search(replace(query, text=suggestion, page=1))
+    return bool(readable_hits(actor, suggested.hits))
+
+
+HIT_TYPES = {DOCUMENT_RECORD: "document", AGREEMENT_RECORD: "agreement", OBLIGATION_RECORD: "obligation"}
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,12 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import login_required
-from sqlalchemy import select
 
 from portal import access
 from portal.errors import InvalidInput
-from portal.extensions import db
-from portal.models import Document, DocumentKind, DialogueStep
+from portal.models import DialogueStep
 from portal.services import dialogue as dialogue_service
+from portal.services import documents as document_service
 from portal.services import obligations as obligation_service
 from portal.services import parties as party_service
 from portal.services.documents import KIND_LABELS
@@ -64,15 +63,12 @@ def start(party_id: int, year: int) -> Any:
 def _render(dialogue_id: int, errors: dict[str, str] | None = None, status: int = 200) -> Any:
     actor = current_actor()
     dialogue = dialogue_service.get_dialogue(actor, dialogue_id)
-    referats = list(db.session.scalars(select(Document).where(
-        Document.party_id == dialogue.party_id, Document.kind == DocumentKind.REFERAT, Document.year == dialogue.year,
-        Document.deleted_at.is_(None)).order_by(Document.id.desc())))
-    minutes = db.session.get(Document, dialogue.meeting.minutes_document_id) if (
-        dialogue.meeting and dialogue.meeting.minutes_document_id) else None
     municipality = party_service.get_municipality()
+    minutes = dialogue_service.meeting_minutes(actor, dialogue)
     return render_template(
-        "dialogue/show.html", dialogue=dialogue, checklist=dialogue_service.checklist(dialogue),
-        agenda=dialogue_service.agenda(dialogue), referats=referats, minutes=minutes,
+        "dialogue/show.html", dialogue=dialogue, checklist=dialogue_service.checklist(actor, dialogue),
+        agenda=dialogue_service.agenda(dialogue), referats=dialogue_service.referat_choices(actor, dialogue),
+        minutes=minutes, unpublish_requests=document_service.unpublish_requests(minutes) if minutes else [],
         next_step=dialogue_service.next_step(dialogue),
         meeting_obligations=dialogue_service.meeting_obligations(dialogue), municipality=municipality,
         overdue=dialogue_service.overdue_steps(dialogue.step, dialogue.year, dialogue_service.deadlines(municipality),

@@ -49,7 +49,7 @@ def index(party_id: int) -> Any:
         department_id=_int_arg("department"), sort=request.args.get("sort", "nyeste"))
     documents = document_service.list_documents(actor, party_id, filters)
     return render_template("documents/index.html", party=party, documents=documents, filters=filters,
-                           years=document_service.years_of(party_id), sorts=document_service.SORTS, **_choices())
+                           years=document_service.years_of(actor, party_id), sorts=document_service.SORTS, **_choices())
 
 
 @bp.route("/parter/<int:party_id>/dokumenter/ny", methods=["GET", "POST"])
@@ -92,8 +92,13 @@ def upload(party_id: int) -> Any:
 @login_required
 def show(document_id: int) -> Any:
     document = document_service.get_document(current_actor(), document_id)
+    return _render_show(document)
+
+
+def _render_show(document: Any, errors: dict[str, str] | None = None, status: int = 200) -> Any:
     events = list_events(object_type="document", object_id=document.id, limit=100)
-    return render_template("documents/show.html", document=document, events=events, **_choices())
+    return render_template("documents/show.html", document=document, events=events, errors=errors or {},
+                           unpublish_requests=document_service.unpublish_requests(document), **_choices()), status
 
 
 @bp.route("/dokumenter/<int:document_id>/status")
@@ -111,16 +116,19 @@ def status(document_id: int) -> Any:
 def edit(document_id: int) -> Any:
     actor = current_actor()
     document = document_service.get_document(actor, document_id, "document:update")
+    # Only the visibilities this user may give the document are offered.
+    choices = {**_choices(), "visibilities": {v: document_service.VISIBILITY_LABELS[v]
+                                              for v in access.visibility_choices(actor, document)}}
     if request.method == "GET":
         values = {"kind": document.kind.value, "year": str(document.year), "title": document.title,
                   "visibility": document.visibility.value, "department": str(document.department_id or "")}
-        return render_template("documents/edit.html", document=document, values=values, errors={}, **_choices())
+        return render_template("documents/edit.html", document=document, values=values, errors={}, **choices)
     values = _form_metadata()
     try:
         with unit_of_work():
             document_service.update_metadata(actor, document_id, values)
     except InvalidInput as exc:
-        return render_template("documents/edit.html", document=document, values=values, errors=exc.fields, **_choices()), 400
+        return render_template("documents/edit.html", document=document, values=values, errors=exc.fields, **choices), 400
     flash(gettext("Oplysningerne er gemt."), "success")
     return redirect(url_for("documents.show", document_id=document_id))
 
@@ -138,10 +146,7 @@ def add_version(document_id: int) -> Any:
             version = document_service.add_version(actor, document_id, file.stream, file.filename,
                                                    max_size=settings().max_upload_bytes)
     except InvalidInput as exc:
-        document = document_service.get_document(actor, document_id)
-        events = list_events(object_type="document", object_id=document.id, limit=100)
-        return render_template("documents/show.html", document=document, events=events,
-                               errors=exc.fields or {"file": exc.message}, **_choices()), 400
+        return _render_show(document_service.get_document(actor, document_id), exc.fields or {"file": exc.message}, 400)
     flash(gettext("Version %(number)s er gemt.", number=version.number), "success")
     return redirect(url_for("documents.show", document_id=document_id))
 
@@ -197,6 +202,19 @@ def publish(document_id: int) -> Any:
 def unpublish(document_id: int) -> Any:
     return _act(document_id, document_service.unpublish_document,
                 gettext("Referatet er ikke længere offentligt."))
+
+
+@bp.route("/dokumenter/<int:document_id>/anmod-om-tilbagekald", methods=["POST"])
+@login_required
+def request_unpublish(document_id: int) -> Any:
+    actor = current_actor()
+    try:
+        with unit_of_work():
+            document_service.request_unpublish(actor, document_id, request.form.get("reason", ""))
+    except InvalidInput as exc:
+        return _render_show(document_service.get_document(actor, document_id), exc.fields, 400)
+    flash(gettext("Anmodningen er sendt til kommunen."), "success")
+    return redirect(url_for("documents.show", document_id=document_id))
 
 
 @bp.route("/parter/<int:party_id>/papirkurv")

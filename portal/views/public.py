@@ -29,8 +29,8 @@ def minutes() -> Any:
 
 @bp.route("/referater/<int:document_id>")
 def minutes_file(document_id: int) -> Any:
-    """The stable link a municipal website uses: always the newest version of the minutes."""
-    return send_version(document_service.get_public_minutes(document_id).current)
+    """The stable link a municipal website uses: always the version the municipality published last."""
+    return send_version(document_service.published_version(document_service.get_public_minutes(document_id)))
 
 
 @bp.route("/referater.atom")
