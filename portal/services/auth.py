@@ -370,6 +370,14 @@ def find_api_tokens(*, user: User | None = None, token_id: int | None = None, pr
     return list(db.session.scalars(stmt))
 
 
+def revoke_user_api_tokens(actor: Actor, user: User) -> int:
+    """Revoke every token of `user` on request (the operator's `portal tokens revoke --user`)."""
+    require(actor, "profile:update" if actor is user else "user:manage", user)
+    count = revoke_all_api_tokens(user)
+    record_event(actor, "token.revoke", "user", user.id, after={"all": True, "count": count})
+    return count
+
+
 def revoke_all_api_tokens(user: User) -> int:
     """Revoke every token of `user` (when they are deactivated or their password changes); a
     reactivated user makes new ones. Callers have checked permission; returns how many."""
