@@ -84,6 +84,21 @@ def test_a_declined_invitation_gives_no_membership_and_is_audited(app: Flask, cl
                                                       AuditEvent.party_id == org1.id)) is not None
 
 
+def test_a_withdrawn_invitation_can_no_longer_be_accepted(app: Flask, client: FlaskClient, demo: DemoData) -> None:
+    org1 = demo.organisations[0]
+    log_in(client, ORG1_ADMIN, demo.password)
+    _invite(client, org1.id, COMPANY_EDITOR)
+    invited = app.test_client()
+    log_in(invited, COMPANY_EDITOR, demo.password)
+    accept = re.search(r'action="(/invitationer/\d+/accepter)"', invited.get("/").get_data(as_text=True)).group(1)
+    withdraw = re.search(r'action="(/invitationer/\d+/traek-tilbage)"',
+                         client.get(f"/parter/{org1.id}/brugere").get_data(as_text=True)).group(1)
+    assert client.post(withdraw).status_code == 302
+    assert "har inviteret dig" not in invited.get("/").get_data(as_text=True)
+    assert invited.post(accept).status_code == 404
+    assert org1.id not in {m.party_id for m in demo.user(COMPANY_EDITOR).memberships}
+
+
 def test_invite_form_answers_the_same_for_known_and_unknown_addresses(client: FlaskClient, demo: DemoData) -> None:
     org1 = demo.organisations[0]
     log_in(client, ORG1_ADMIN, demo.password)

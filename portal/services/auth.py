@@ -34,6 +34,7 @@ from portal.errors import InvalidInput, NotFound, TooManyAttempts
 from portal.extensions import db
 from portal.models import ApiToken, Invitation, LoginFailure, User, UserSession
 from portal.services.audit import record_event
+from portal.models.base import MAX_INT
 from portal.models.base import utcnow as _now
 
 log = logging.getLogger("portal.auth")
@@ -349,7 +350,7 @@ def list_api_tokens(actor: Actor, user: User) -> list[ApiToken]:
 
 def revoke_api_token(actor: Actor, token_id: int) -> ApiToken:
     """Revoke one token; it answers 401 from the next request on."""
-    token = db.session.get(ApiToken, token_id)
+    token = db.session.get(ApiToken, token_id) if token_id <= MAX_INT else None
     if token is None or token.revoked_at is not None:
         raise NotFound()
     require(actor, "token:revoke", token)

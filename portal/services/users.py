@@ -13,6 +13,7 @@ from portal.access import Actor, actor_user_id, can, require, user_history_claus
 from portal.errors import InvalidInput, NotFound
 from portal.extensions import db
 from portal.models import AuditEvent, Membership, MembershipInvitation, Party, Role, User
+from portal.models.base import MAX_INT
 from portal.services.audit import ACCESS_ACTIONS, record_event
 from portal.services.auth import (
     create_invitation,
@@ -146,7 +147,7 @@ def my_invitations(actor: Actor) -> list[MembershipInvitation]:
 
 
 def _invitation(actor: Actor, invitation_id: int, action: str) -> MembershipInvitation:
-    invitation = db.session.get(MembershipInvitation, invitation_id)
+    invitation = db.session.get(MembershipInvitation, invitation_id) if invitation_id <= MAX_INT else None
     if invitation is None:
         raise NotFound()
     require(actor, action, invitation)
