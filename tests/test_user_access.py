@@ -15,7 +15,7 @@ from sqlalchemy import event, select, update
 
 from portal.access import SYSTEM
 from portal.extensions import db
-from portal.models import ApiToken, AuditEvent, Membership, Role, User
+from portal.models import ApiToken, AuditEvent, MailLog, Membership, Role, User
 from portal.services import audit as audit_service
 from portal.services import auth as auth_service
 from portal.services import users as user_service
@@ -99,6 +99,23 @@ def test_a_withdrawn_invitation_can_no_longer_be_accepted(app: Flask, client: Fl
     assert org1.id not in {m.party_id for m in demo.user(COMPANY_EDITOR).memberships}
 
 
+def test_an_invited_account_without_a_password_gets_a_link_to_choose_one(app: Flask, client: FlaskClient,
+                                                                        demo: DemoData) -> None:
+    org1, org2 = demo.organisations[0], demo.organisations[1]
+    with unit_of_work():
+        user_service.invite_user(SYSTEM, org2, email="uden-kode@example.dk", name="Uden Kode", role="reader")
+    log_in(client, ORG1_ADMIN, demo.password)
+    assert _invite(client, org1.id, "uden-kode@example.dk").status_code == 302
+    mail = db.session.scalars(select(MailLog).where(MailLog.recipient == "uden-kode@example.dk")).all()[-1]
+    link = re.search(r"http://localhost(/invitation/\S+)", mail.body).group(1)
+    invited = app.test_client()
+    assert invited.post(link, data={"password": "en-lang-og-god-sætning",
+                                    "password_repeat": "en-lang-og-god-sætning"}).status_code == 302
+    log_in(invited, "uden-kode@example.dk", "en-lang-og-god-sætning")
+    _accept_on_front_page(invited)
+    assert {org1.id, org2.id} <= {m.party_id for m in demo.user("uden-kode@example.dk").memberships}
+
+
 def test_invite_form_answers_the_same_for_known_and_unknown_addresses(client: FlaskClient, demo: DemoData) -> None:
     org1 = demo.organisations[0]
     log_in(client, ORG1_ADMIN, demo.password)
@@ -110,7 +127,7 @@ def test_invite_form_answers_the_same_for_known_and_unknown_addresses(client: Fl
         row = re.search(rf"<tr>\s*<th scope=\"row\">Samme Navn</th><td>{re.escape(email)}</td>(.*?)</tr>", page, re.S)
         assert flash and row, page[:2000]
         answers[email] = (response.status_code, response.headers.get("Location"), flash.group(1).replace(email, "EMAIL"),
-                          re.sub(r"/invitationer/\d+/", "/invitationer/N/", row.group(1).replace(email, "EMAIL")))
+                          re.sub(r'/invitationer/\d+/|name="csrf_token" value="[^"]*"', "X", row.group(1).replace(email, "EMAIL")))
     assert answers[COMPANY_EDITOR] == answers["ingen-konto@example.dk"]
     assert answers[COMPANY_EDITOR][0] == 302
     # The party's history tells the two apart no more than the page does.

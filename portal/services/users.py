@@ -105,7 +105,8 @@ def invite_user(actor: Actor, party: Party, *, email: str, name: str, role: str 
         record_event(actor, "user.create", "user", user.id, party_id=party.id if directly else None,
                      after={"email": email, "name": name})
     token = None
-    if created and password is None:
+    # Someone who never chose a password (invited before, link lapsed) needs one to answer too.
+    if password is None and user.password_hash is None and user.active and (created or not directly):
         token = issue_password_link(actor, user, valid_hours=invitation_valid_hours)
     if not directly:
         pending = MembershipInvitation(user_id=user.id, party_id=party.id, role=role_value, email=email, name=name,
