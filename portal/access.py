@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, or_, select, true
+from sqlalchemy import ColumnElement, false, or_, select, true
 
 from portal.errors import Denial, Forbidden, NotFound, Unauthenticated
 from portal.models import (
@@ -31,11 +31,15 @@ from portal.models import (
     AgreementComment,
     AgreementParty,
     AgreementStatus,
+    ApiToken,
+    AuditEvent,
     Department,
     Dialogue,
     DialogueStep,
     Document,
     DocumentKind,
+    Membership,
+    MembershipInvitation,
     Obligation,
     Party,
     PartyKind,
@@ -173,6 +177,51 @@ def _user_manage(actor: Actor, user: User) -> bool:
 
 def _profile(actor: Actor, user: User) -> bool:
     return _active(actor) and isinstance(actor, User) and actor.id == user.id
+
+
+def _administered(actor: Actor) -> set[int]:
+    return {pid for pid, role in roles_of(actor).items() if role is Role.ADMIN}
+
+
+def _members_add_directly(actor: Actor, party: Party) -> bool:
+    """Adding an account that already exists to a party would show the party's admins the
+    person's profile and history, so it is an invitation the person accepts. Only the operator
+    (`SYSTEM`, let through by `can` before any rule) adds a membership at once."""
+    return False
+
+
+def _invitation_decide(actor: Actor, invitation: MembershipInvitation) -> bool:
+    """Only the invited person accepts or declines, and only while the invitation is open."""
+    return invitation.pending and _profile(actor, invitation.user)
+
+
+def _invitation_withdraw(actor: Actor, invitation: MembershipInvitation) -> bool:
+    return invitation.pending and _members_manage(actor, invitation.party)
+
+
+def _membership_read(actor: Actor, membership: Membership) -> bool:
+    """On a person's page, a membership (and its history) shows to the person and to those who
+    manage that party: an administration company's employee serves several organisations, and
+    each sees only its own part."""
+    return _profile(actor, membership.user) or _members_manage(actor, membership.party)
+
+
+def user_history_clause(actor: Actor, user: User) -> ColumnElement[bool]:
+    """The SQL condition on `AuditEvent` for the events of `user`'s history that `actor` may see:
+    all of them for the person and the municipality's admins; otherwise those of the parties the
+    actor manages, and the account's own events (log-ins, passwords) only with `user:manage`."""
+    if actor is SYSTEM or _profile(actor, user) or _is_municipality_admin(actor):
+        return true()
+    administered = _administered(actor)
+    clauses: list[ColumnElement[bool]] = [AuditEvent.party_id.in_(administered or {-1})]
+    if _user_manage(actor, user):
+        clauses.append(AuditEvent.party_id.is_(None))
+    return or_(*clauses) if _active(actor) else false()
+
+
+def _token_revoke(actor: Actor, token: ApiToken) -> bool:
+    """A token is its owner's: they revoke it on their profile (the operator with `portal tokens revoke`)."""
+    return _profile(actor, token.user)
 
 
 def _audit_read(actor: Actor, party: Party) -> bool:
@@ -495,6 +544,11 @@ _RULES: Final[dict[str, tuple[type, Callable[[Actor, Any], bool]]]] = {
     "user:read": (User, _user_read),
     "user:manage": (User, _user_manage),
     "profile:update": (User, _profile),
+    "members:add_directly": (Party, _members_add_directly),
+    "invitation:decide": (MembershipInvitation, _invitation_decide),
+    "invitation:withdraw": (MembershipInvitation, _invitation_withdraw),
+    "membership:read": (Membership, _membership_read),
+    "token:revoke": (ApiToken, _token_revoke),
     "audit:read": (Party, _audit_read),
     "audit:search": (Party, _audit_search),
     "document:read": (Document, _document_read),

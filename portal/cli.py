@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 from flask import Flask
@@ -102,21 +103,63 @@ def register_commands(app: Flask) -> None:
 
     tokens = click.Group("tokens", help="API tokens.")
 
-    @tokens.command("create")
-    @click.option("--user", "email", required=True)
-    @click.option("--label", default="cli")
-    def tokens_create(email: str, label: str) -> None:
-        """Create an API token for a user and print it (it is shown only once)."""
+    def _user_by_email(email: str) -> Any:
         from sqlalchemy import select
 
         from portal.models import User
 
-        with unit_of_work():
-            user = db.session.scalar(select(User).where(User.email == auth_service.normalise_email(email)))
-            if user is None:
-                raise click.ClickException(f"No user with e-mail {email!r}.")
-            token = auth_service.create_api_token(SYSTEM, user, label=label)
+        user = db.session.scalar(select(User).where(User.email == auth_service.normalise_email(email)))
+        if user is None:
+            raise click.ClickException(f"No user with e-mail {email!r}.")
+        return user
+
+    @tokens.command("create")
+    @click.option("--user", "email", required=True)
+    @click.option("--label", default="cli")
+    @click.option("--expires-days", type=int, default=None, help="Stop working after this many days (default: never).")
+    def tokens_create(email: str, label: str, expires_days: int | None) -> None:
+        """Create an API token for a user and print it (it is shown only once)."""
+        try:
+            with unit_of_work():
+                token = auth_service.create_api_token(SYSTEM, _user_by_email(email), label=label,
+                                                      expires_days=expires_days)
+        except PortalError as exc:
+            _fail(exc)
         click.echo(token)
+
+    @tokens.command("list")
+    @click.option("--user", "email", required=True)
+    def tokens_list(email: str) -> None:
+        """List a user's tokens that are not revoked: id, prefix, label, created, last used, expiry."""
+        with unit_of_work():
+            found = auth_service.find_api_tokens(user=_user_by_email(email))
+        for t in found:
+            expiry = t.expires_at.strftime("%Y-%m-%d %H:%M") if t.expires_at else "never"
+            if auth_service.token_expired(t):
+                expiry += " (expired)"
+            used = t.last_used_at.strftime("%Y-%m-%d %H:%M") if t.last_used_at else "never"
+            click.echo(f"{t.id}\t{t.prefix or '-'}\t{t.label}\tcreated {t.created_at:%Y-%m-%d %H:%M}\t"
+                       f"last used {used}\texpires {expiry}")
+
+    @tokens.command("revoke")
+    @click.option("--user", "email", default=None, help="Revoke every token of this user.")
+    @click.option("--id", "token_id", type=int, default=None, help="Revoke the token with this id (see `tokens list`).")
+    @click.option("--prefix", default=None, help="Revoke the token that begins so (the 11 characters shown on the profile).")
+    def tokens_revoke(email: str | None, token_id: int | None, prefix: str | None) -> None:
+        """Revoke API tokens: all of a user's (--user), or one (--id or --prefix). Prints how many."""
+        if sum(value is not None for value in (email, token_id, prefix)) != 1:
+            raise click.UsageError("Give exactly one of --user, --id or --prefix.")
+        with unit_of_work():
+            if email is not None:
+                count = auth_service.revoke_user_api_tokens(SYSTEM, _user_by_email(email))
+            else:
+                found = auth_service.find_api_tokens(token_id=token_id, prefix=prefix)
+                if len(found) != 1:
+                    raise click.ClickException("No unrevoked token matches." if not found else
+                                               "The prefix matches several tokens; use --id (see `tokens list`).")
+                auth_service.revoke_api_token(SYSTEM, found[0].id)
+                count = 1
+        click.echo(f"{count} token(s) revoked.")
 
     app.cli.add_command(tokens)
 

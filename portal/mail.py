@@ -83,12 +83,25 @@ def send_mail(settings: Any, *, to: str, subject: str, body: str) -> MailLog:
     return message
 
 
-def send_invitation(settings: Any, *, email: str, name: str, link: str) -> MailLog:
+def send_invitation(settings: Any, *, email: str, name: str, link: str, party: str | None = None) -> MailLog:
+    invited = (f"Du er inviteret til Aftaleportalen af {party}. Når du har valgt din adgangskode og er logget ind, "
+               "kan du acceptere invitationen på forsiden.\n") if party else "Du er blevet oprettet som bruger af Aftaleportalen.\n"
     body = (
         f"Kære {name}\n\n"
-        "Du er blevet oprettet som bruger af Aftaleportalen.\n"
+        f"{invited}"
         f"Vælg din adgangskode her (linket kan bruges én gang og udløber om {settings.invitation_valid_hours} timer):\n\n"
         f"{link}\n\n"
         "Har du ikke ventet denne mail, kan du se bort fra den.\n"
     )
     return send_mail(settings, to=email, subject="Din adgang til Aftaleportalen", body=body)
+
+
+def send_membership_invitation(settings: Any, *, email: str, name: str, party: str, link: str) -> MailLog:
+    """To a person who already has an account: they accept or decline after logging in."""
+    body = (
+        f"Kære {name}\n\n"
+        f"{party} har inviteret dig til at blive tilknyttet parten i Aftaleportalen.\n"
+        f"Log ind for at acceptere eller afvise invitationen:\n\n{link}\n\n"
+        "Har du ikke ventet denne mail, kan du afvise invitationen eller se bort fra den.\n"
+    )
+    return send_mail(settings, to=email, subject="Invitation i Aftaleportalen", body=body)

@@ -115,6 +115,9 @@ class IsolatedClient(FlaskClient):
     test holds one open for arranging data (Flask would otherwise share `g` between them)."""
 
     def open(self, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+        # Buffered, so the response is closed once read, as a WSGI server closes it once sent
+        # (work deferred to that moment, such as auditing a refusal, has then happened).
+        kwargs.setdefault("buffered", True)
         with self.application.app_context():
             return super().open(*args, **kwargs)
 

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from portal.access import SYSTEM
 from portal.extensions import db
-from portal.models import Invitation, Role, UserSession
+from portal.models import Invitation, MailLog, Role, UserSession
 from portal.services import users as user_service
 from portal.uow import unit_of_work
 from tests.factories import PASSWORD, PartyFactory, log_in, member
@@ -129,11 +129,14 @@ def test_forms_are_refused_without_csrf_token(app_config: dict[str, object]) -> 
 
 
 def _invite(client: FlaskClient, party_id: int, email: str) -> str:
+    """The admin invites; the link to set a password reaches the new person by e-mail only."""
     response = client.post(f"/parter/{party_id}/brugere/ny", data={"email": email, "name": "Nina Ny", "role": "editor"})
-    assert response.status_code == 200, response.get_data(as_text=True)[:500]
-    match = re.search(r'id="invitation-link">([^<]+)<', response.get_data(as_text=True))
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    mail = db.session.scalars(select(MailLog).where(MailLog.recipient == email).order_by(MailLog.id.desc())).first()
+    assert mail is not None
+    match = re.search(r"http://localhost(/invitation/\S+)", mail.body)
     assert match
-    return match.group(1).replace("http://localhost", "")
+    return match.group(1)
 
 
 def test_invitation_flow_sets_password_once(app: Flask, client: FlaskClient) -> None:
@@ -150,7 +153,12 @@ def test_invitation_flow_sets_password_once(app: Flask, client: FlaskClient) -> 
     assert done.status_code == 302
     assert invited.get(link).status_code == 404  # one-time
     log_in(invited, "nina@example.dk", "en-lang-og-god-sætning")
-    assert invited.get("/").status_code == 200
+    front = invited.get("/").get_data(as_text=True)
+    assert f"{party.name} har inviteret dig som Redaktør" in front
+    invitation = re.search(r'action="(/invitationer/\d+/accepter)"', front)
+    assert invitation and invited.post(invitation.group(1)).status_code == 302
+    assert party.name in invited.get("/").get_data(as_text=True)
+    assert invited.get(f"/parter/{party.id}/dokumenter").status_code == 200
 
 
 def test_expired_invitation_is_refused(app: Flask, client: FlaskClient) -> None:

@@ -48,17 +48,6 @@ def test_organisation_editor_adds_a_department(client: FlaskClient, demo: DemoDa
     assert db.session.scalar(select(func.count()).where(Department.lbf_number == "104")) == 1
 
 
-def test_inviting_an_existing_user_adds_a_membership_without_a_new_link(client: FlaskClient, demo: DemoData) -> None:
-    org = demo.organisations[0]
-    log_in(client, "administrator@fjordby-boligselskab.dk", demo.password)
-    response = client.post(f"/parter/{org.id}/brugere/ny", data={
-        "email": "sagsbehandler@fjordby-boligadministration.dk", "name": "", "role": "reader"})
-    assert response.status_code == 302
-    user = demo.user("sagsbehandler@fjordby-boligadministration.dk")
-    db.session.refresh(user)
-    assert org.id in {m.party_id for m in user.memberships} and len(user.memberships) == 3
-
-
 def test_english_is_available_as_second_language(client: FlaskClient, demo: DemoData) -> None:
     assert "<h1>Log ind</h1>" in client.get("/log-ind").get_data(as_text=True)
     client.get("/sprog/en")

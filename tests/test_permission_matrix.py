@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from portal.access import SYSTEM
 from portal.extensions import db
-from portal.models import Job, Role
+from portal.models import ApiToken, Job, Role
 from portal.services import agreements as agreement_service
 from portal.services import auth as auth_service
 from portal.services import dialogue as dialogue_service
@@ -120,6 +120,20 @@ class Ctx:
         return {"organisation": self.org1.cvr, "kind": "referat", "year": "2025", "visibility": "dialogue",
                 "file": (io.BytesIO(make_pdf("Matrix")), "matrix.pdf"),
                 "files": (io.BytesIO(make_pdf("Matrix")), "matrix.pdf")}
+
+    def pending_invitation(self) -> int:
+        """A fresh invitation by org1's admin of an account of another organisation, waiting for its answer."""
+        invited = member(self.demo.organisations[1], Role.READER)
+        admin = self.demo.user("administrator@fjordby-boligselskab.dk")
+        with unit_of_work():
+            result = user_service.invite_user(admin, self.org1, email=invited.email, name="Inviteret", role="reader")
+        assert result.pending is not None
+        return result.pending.id
+
+    def someone_elses_token(self) -> int:
+        with unit_of_work():
+            auth_service.create_api_token(SYSTEM, self.fresh_org1_user())
+        return db.session.scalar(select(ApiToken.id).order_by(ApiToken.id.desc()))
 
     def invitation_token(self) -> str:
         with unit_of_work():
@@ -380,6 +394,16 @@ MATRIX: dict[str, list[Case]] = {
     "users.reinvite": [Case("POST", lambda c: f"/brugere/{c.fresh_org1_user().id}/invitation", ORG1_USER_MANAGERS)],
     "users.profile": [Case("GET", lambda c: "/profil", {}), Case("POST", lambda c: "/profil", {})],
     "users.change_password": [Case("POST", lambda c: "/profil/adgangskode", {})],
+    "users.create_token": [Case("POST", lambda c: "/profil/api-noegler", {}, data={"label": "Matrix"})],
+    # A token, and an invitation to a party, are their owner's alone: others meet a missing one.
+    "users.revoke_token": [Case("POST", lambda c: f"/profil/api-noegler/{c.someone_elses_token()}/tilbagekald",
+                                ALL_LOGGED_IN_404)],
+    "users.accept_invitation": [Case("POST", lambda c: f"/invitationer/{c.pending_invitation()}/accepter",
+                                     ALL_LOGGED_IN_404)],
+    "users.decline_invitation": [Case("POST", lambda c: f"/invitationer/{c.pending_invitation()}/afvis",
+                                      ALL_LOGGED_IN_404)],
+    "parties.withdraw_invitation": [Case("POST", lambda c: f"/invitationer/{c.pending_invitation()}/traek-tilbage",
+                                         ORG1_USER_MANAGERS)],
     # The search per person (GDPR access requests) is the municipality admins' alone.
     "audit.search": [Case("GET", lambda c: "/revision", only(("muni_admin",), FORBIDDEN)),
                      Case("GET", lambda c: "/revision?bruger=laeser@fjordby.dk", only(("muni_admin",), FORBIDDEN))],

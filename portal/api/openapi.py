@@ -43,7 +43,7 @@ def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
 
 _ERROR_TEXTS = {
     400: "Invalid input (`error.details.fields` names each field in error), or a step the object's state does not allow",
-    401: "Missing, invalid or revoked token",
+    401: "Missing, invalid, expired or revoked token",
     403: "Visible to the user, but the action is not allowed (role, or the object's state)",
     404: "Absent, or not visible to this user (the same answer for both)",
     409: "Conflict with the object's current state (a newer revision)",
@@ -410,7 +410,7 @@ def document() -> dict[str, Any]:
         "security": [{"bearer": []}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                           "description": "A token from `portal tokens create --user EMAIL`."}},
+                                           "description": "A token from Min profil or `portal tokens create --user EMAIL`."}},
             "schemas": {
                 "Error": ERROR, "Document": DOCUMENT, "DocumentVersion": VERSION, "Section": SECTION,
                 "Approval": APPROVAL, "Agreement": AGREEMENT, "SearchHit": SEARCH_HIT, "SearchResult": SEARCH_RESULT,

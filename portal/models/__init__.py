@@ -35,7 +35,16 @@ from portal.models.obligations import (
     ReminderSent,
 )
 from portal.models.parties import Department, HousingType, Party, PartyKind
-from portal.models.users import ApiToken, Invitation, LoginFailure, Membership, Role, User, UserSession
+from portal.models.users import (
+    ApiToken,
+    Invitation,
+    LoginFailure,
+    Membership,
+    MembershipInvitation,
+    Role,
+    User,
+    UserSession,
+)
 
 __all__ = [
     "AreaStatus",
@@ -81,6 +90,7 @@ __all__ = [
     "JobStatus",
     "LoginFailure",
     "Membership",
+    "MembershipInvitation",
     "Party",
     "PartyKind",
     "Role",

@@ -72,16 +72,19 @@ class UserSession(Base):
 
 
 class ApiToken(Base):
-    """A bearer token for the JSON API; only its SHA-256 is stored."""
+    """A bearer token for the JSON API; only its SHA-256 is stored, and its first characters
+    (`prefix`) so its owner and the operator can tell tokens apart and revoke one."""
 
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16), default="")
     label: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
     user: Mapped[User] = relationship()
@@ -101,6 +104,35 @@ class Invitation(Base):
     used_at: Mapped[datetime | None] = mapped_column(default=None)
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class MembershipInvitation(Base):
+    """An invitation of an existing account to a party: the membership exists only once the
+    person accepts. `email` and `name` are what the inviting admin typed, the only things
+    they see until then."""
+
+    __tablename__ = "membership_invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id", ondelete="CASCADE"), index=True)
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, native_enum=False, length=20, values_callable=_values, validate_strings=True)
+    )
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set once the person accepted or declined, or the admin withdrew it; `outcome` says which.
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
+    outcome: Mapped[str] = mapped_column(String(20), default="")
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    party: Mapped[Party] = relationship(lazy="joined")
+
+    @property
+    def pending(self) -> bool:
+        return self.decided_at is None
 
 
 class LoginFailure(Base):

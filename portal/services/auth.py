@@ -34,13 +34,15 @@ from portal.errors import InvalidInput, NotFound, TooManyAttempts
 from portal.extensions import db
 from portal.models import ApiToken, Invitation, LoginFailure, User, UserSession
 from portal.services.audit import record_event
+from portal.models.base import MAX_INT
 from portal.models.base import utcnow as _now
 
 log = logging.getLogger("portal.auth")
 
 hasher = PasswordHasher()
-# A real hash to verify against when the account does not exist, so timing reveals nothing.
-_DUMMY_HASH = hasher.hash("not-a-real-password")
+# A real hash to verify against when the account does not exist, is deactivated or has no
+# password yet, so a log-in takes as long as a wrong password for a real account.
+_dummy_hashes: dict[str, str] = {}
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
@@ -145,9 +147,18 @@ def hash_password(password: str) -> str:
     return hasher.hash(normalise_password(password))
 
 
+def _dummy_hash() -> str:
+    """A hash made with the current hasher's parameters (a cheaper or dearer one would tell
+    by its timing that no real hash was checked)."""
+    key = f"{hasher.time_cost}:{hasher.memory_cost}:{hasher.parallelism}:{hasher.hash_len}:{hasher.salt_len}"
+    if key not in _dummy_hashes:
+        _dummy_hashes[key] = hasher.hash(secrets.token_urlsafe(16))
+    return _dummy_hashes[key]
+
+
 def _verify(password_hash: str | None, password: str) -> bool:
     try:
-        return hasher.verify(password_hash or _DUMMY_HASH, normalise_password(password)) and password_hash is not None
+        return hasher.verify(password_hash or _dummy_hash(), normalise_password(password)) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
@@ -180,13 +191,15 @@ def authenticate(email: str, password: str, *, address: str, max_per_account: in
     user = db.session.scalar(select(User).where(User.email == email))
     if len(password) > MAX_PASSWORD_LENGTH:
         password = ""  # no one's password, and not worth hashing megabytes for
-    if user is not None and user.active and _verify(user.password_hash, password):
+    # Exactly one argon2 verification whoever asks: unknown, deactivated and password-less
+    # accounts check the dummy hash, so the answer's timing does not tell them apart.
+    usable = user is not None and user.active and user.password_hash is not None
+    correct = _verify(user.password_hash if usable and user is not None else None, password)
+    if usable and correct and user is not None:
         db.session.execute(delete(LoginFailure).where(LoginFailure.key == account_key))
         if hasher.check_needs_rehash(user.password_hash or ""):
             user.password_hash = hash_password(password)
         return user
-    if user is None:
-        _verify(None, password)
     db.session.add_all([LoginFailure(key=account_key), LoginFailure(key=address_key)])
     record_event(None, "login.failed", "user", user.id if user else email, address=address)
     return None
@@ -244,6 +257,12 @@ def end_all_sessions(user: User, *, except_session_id: str | None = None) -> Non
 def create_invitation(actor: Actor, user: User, *, valid_hours: int) -> str:
     """A one-time link token with which `user` sets a password. Earlier unused links stop working."""
     require(actor, "user:read", user)
+    return issue_password_link(actor, user, valid_hours=valid_hours)
+
+
+def issue_password_link(actor: Actor, user: User, *, valid_hours: int) -> str:
+    """`create_invitation` without the permission check, for an account the caller has just made
+    (whose inviting admin may not read it until the person accepts)."""
     now = _now()
     db.session.execute(
         update(Invitation).where(Invitation.user_id == user.id, Invitation.used_at.is_(None)).values(used_at=now)
@@ -275,6 +294,7 @@ def accept_invitation(token: str, password: str) -> User:
     user.password_hash = hash_password(password)
     invitation.used_at = _now()
     end_all_sessions(user)
+    revoke_all_api_tokens(user)
     record_event(user, "invitation.accept", "user", user.id)
     return user
 
@@ -288,18 +308,83 @@ def change_password(actor: Actor, user: User, *, current: str, new: str, keep_se
     validate_password(new, email=user.email, name=user.name)
     user.password_hash = hash_password(new)
     end_all_sessions(user, except_session_id=keep_session_id)
+    # A token may have leaked with the old password; the user makes new ones on the profile page.
+    revoke_all_api_tokens(user)
     record_event(actor, "password.change", "user", user.id)
 
 
 # --- API tokens ---------------------------------------------------------------------------
 
-def create_api_token(actor: Actor, user: User, *, label: str = "") -> str:
-    """A new bearer token for `user`; shown once, stored only as its hash."""
+TOKEN_PREFIX_LENGTH = 11  # "ap_" and eight random characters: enough to tell tokens apart, useless to guess with
+MAX_TOKEN_DAYS = 3650
+
+
+def create_api_token(actor: Actor, user: User, *, label: str = "", expires_days: int | None = None) -> str:
+    """A new bearer token for `user`; shown once, stored only as its hash (and its prefix).
+    With `expires_days` it stops working that many days from now."""
     require(actor, "profile:update" if actor is user else "user:manage", user)
+    if expires_days is not None and not 1 <= expires_days <= MAX_TOKEN_DAYS:
+        raise InvalidInput(fields={"expires_days": f"Angiv et antal dage fra 1 til {MAX_TOKEN_DAYS}, eller lad feltet stå tomt."})
     token = "ap_" + secrets.token_urlsafe(32)
-    db.session.add(ApiToken(user_id=user.id, token_hash=_sha256(token), label=label[:100]))
-    record_event(actor, "token.create", "user", user.id, after={"label": label})
+    expires_at = _now() + timedelta(days=expires_days) if expires_days is not None else None
+    row = ApiToken(user_id=user.id, token_hash=_sha256(token), prefix=token[:TOKEN_PREFIX_LENGTH],
+                   label=label.strip()[:100], expires_at=expires_at)
+    db.session.add(row)
+    db.session.flush()
+    record_event(actor, "token.create", "user", user.id,
+                 after={"token_id": row.id, "prefix": row.prefix, "label": row.label,
+                        "expires_at": expires_at.isoformat(timespec="seconds") if expires_at else None})
     return token
+
+
+def token_expired(token: ApiToken) -> bool:
+    return token.expires_at is not None and token.expires_at <= _now()
+
+
+def list_api_tokens(actor: Actor, user: User) -> list[ApiToken]:
+    """`user`'s tokens that were not revoked, newest first (expired ones too, marked by `expires_at`)."""
+    require(actor, "profile:update", user)
+    return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                                   .order_by(ApiToken.id.desc())))
+
+
+def revoke_api_token(actor: Actor, token_id: int) -> ApiToken:
+    """Revoke one token; it answers 401 from the next request on."""
+    token = db.session.get(ApiToken, token_id) if token_id <= MAX_INT else None
+    if token is None or token.revoked_at is not None:
+        raise NotFound()
+    require(actor, "token:revoke", token)
+    token.revoked_at = _now()
+    record_event(actor, "token.revoke", "user", token.user_id, after={"token_id": token.id, "prefix": token.prefix})
+    return token
+
+
+def find_api_tokens(*, user: User | None = None, token_id: int | None = None, prefix: str | None = None) -> list[ApiToken]:
+    """Unrevoked tokens by owner, id or prefix, for the operator's command line."""
+    stmt = select(ApiToken).where(ApiToken.revoked_at.is_(None)).order_by(ApiToken.id)
+    if user is not None:
+        stmt = stmt.where(ApiToken.user_id == user.id)
+    if token_id is not None:
+        stmt = stmt.where(ApiToken.id == token_id)
+    if prefix is not None:
+        stmt = stmt.where(ApiToken.prefix == prefix[:TOKEN_PREFIX_LENGTH], ApiToken.prefix != "")
+    return list(db.session.scalars(stmt))
+
+
+def revoke_user_api_tokens(actor: Actor, user: User) -> int:
+    """Revoke every token of `user` on request (the operator's `portal tokens revoke --user`)."""
+    require(actor, "profile:update" if actor is user else "user:manage", user)
+    count = revoke_all_api_tokens(user)
+    record_event(actor, "token.revoke", "user", user.id, after={"all": True, "count": count})
+    return count
+
+
+def revoke_all_api_tokens(user: User) -> int:
+    """Revoke every token of `user` (when they are deactivated or their password changes); a
+    reactivated user makes new ones. Callers have checked permission; returns how many."""
+    result = db.session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                                .values(revoked_at=_now()))
+    return result.rowcount or 0
 
 
 @cache
@@ -313,11 +398,11 @@ def _token_lookup() -> Select[tuple[ApiToken]]:
 
 
 def user_for_token(token: str) -> User | None:
-    """The active user of an unrevoked API token, or None. One query on the unique index of
-    the token's SHA-256 (no slow hash: the token is random, not a password), bringing the
-    user's memberships and parties along, since every API request needs them for access."""
+    """The active user of an unrevoked, unexpired API token, or None. One query on the unique
+    index of the token's SHA-256 (no slow hash: the token is random, not a password), bringing
+    the user's memberships and parties along, since every API request needs them for access."""
     row = db.session.scalars(_token_lookup(), {"token_hash": _sha256(token)}).unique().first()
-    if row is None or not row.user.active:
+    if row is None or not row.user.active or token_expired(row):
         return None
     now = _now()
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):

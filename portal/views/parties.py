@@ -10,7 +10,7 @@ from flask_login import login_required
 
 from portal import access
 from portal.errors import InvalidInput
-from portal.mail import send_invitation
+from portal.mail import send_invitation, send_membership_invitation
 from portal.models import HousingType, PartyKind, Role
 from portal.services import parties as party_service
 from portal.services import users as user_service
@@ -124,8 +124,9 @@ def edit_department(department_id: int) -> Any:
 def members(party_id: int) -> Any:
     actor = current_actor()
     party = party_service.get_party(actor, party_id, "members:read")
+    pending = user_service.list_pending_invitations(actor, party) if access.can(actor, "members:manage", party) else []
     return render_template("parties/members.html", party=party, memberships=user_service.list_members(actor, party),
-                           roles=Role)
+                           pending=pending, roles=Role)
 
 
 @bp.route("/parter/<int:party_id>/brugere/ny", methods=["GET", "POST"])
@@ -146,11 +147,24 @@ def invite(party_id: int) -> Any:
         return render_template("parties/invite.html", party=party, values=values, errors=exc.fields, roles=Role), 400
     if result.invitation_token:
         link = url_for("auth.accept_invitation", token=result.invitation_token, _external=True)
-        send_invitation(settings(), email=result.user.email, name=result.user.name, link=link)
-        return render_template("parties/invited.html", party=party, user=result.user, link=link,
-                               hours=settings().invitation_valid_hours)
-    flash(gettext("Brugeren er tilknyttet %(party)s.", party=party.name), "success")
+        send_invitation(settings(), email=result.user.email, name=values["name"], link=link, party=party.name)
+    else:
+        send_membership_invitation(settings(), email=result.user.email, name=values["name"], party=party.name,
+                                   link=url_for("main.index", _external=True))
+    # The same answer whether the address had an account or not: the admin learns nothing about
+    # the person until they accept.
+    flash(gettext("Invitationen er sendt til %(email)s. Personen får adgang til %(party)s, når invitationen er accepteret.",
+                  email=result.user.email, party=party.name), "success")
     return redirect(url_for("parties.members", party_id=party_id))
+
+
+@bp.route("/invitationer/<int:invitation_id>/traek-tilbage", methods=["POST"])
+@login_required
+def withdraw_invitation(invitation_id: int) -> Any:
+    with unit_of_work():
+        invitation = user_service.withdraw_invitation(current_actor(), invitation_id)
+    flash(gettext("Invitationen er trukket tilbage."), "success")
+    return redirect(url_for("parties.members", party_id=invitation.party_id))
 
 
 @bp.route("/medlemskaber/<int:membership_id>/rolle", methods=["POST"])
