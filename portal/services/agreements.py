@@ -27,7 +27,7 @@ from sqlalchemy.orm import selectinload
 
 from portal import access
 from portal.access import Actor, require
-from portal.errors import Conflict, InvalidInput, NotFound
+from portal.errors import Conflict, Forbidden, InvalidInput, NotFound
 from portal.extensions import db
 from portal.i18n import N_
 from portal.models import (
@@ -41,6 +41,7 @@ from portal.models import (
     AgreementStatus,
     AgreementType,
     Document,
+    PartyConsent,
     Party,
     PartyKind,
     User,
@@ -137,10 +138,32 @@ def sections_of(revision: AgreementRevision) -> list[dict[str, Any]]:
 
 
 def list_agreements(actor: Actor) -> list[Agreement]:
-    parties = access.party_ids_of(actor) or {-1}
-    stmt = (select(Agreement).join(AgreementParty).where(AgreementParty.party_id.in_(parties)).distinct()
+    stmt = (select(Agreement).where(access.agreement_read_clause(actor))
             .options(selectinload(Agreement.parties)).order_by(Agreement.id.desc()))
     return [a for a in db.session.scalars(stmt) if access.can(actor, "agreement:read", a)]
+
+
+def list_invitations(actor: Actor) -> list[Agreement]:
+    """Agreements that named one of the actor's parties, which has not answered yet."""
+    stmt = select(Agreement).where(access.agreement_invitation_clause(actor)).order_by(Agreement.id.desc())
+    return [a for a in db.session.scalars(stmt) if access.can(actor, "agreement:invitation", a)]
+
+
+def get_agreement_or_invitation(actor: Actor, agreement_id: int) -> Agreement:
+    """The agreement for its parties' users, or for users of an invited party that has not answered
+    yet (who may see only the invitation: ask `agreement:read` before showing more)."""
+    agreement = db.session.get(Agreement, agreement_id)
+    if agreement is None:
+        raise NotFound()
+    if not access.can(actor, "agreement:invitation", agreement):
+        require(actor, "agreement:read", agreement)
+    return agreement
+
+
+def invitation_of(actor: Actor, agreement: Agreement) -> list[AgreementParty]:
+    """The actor's pending parties' invitations to `agreement` (who invited them, when)."""
+    mine = access.party_ids_of(actor)
+    return [link for link in agreement.pending if link.party_id in mine]
 
 
 # --- creating ---------------------------------------------------------------------------------
@@ -184,6 +207,7 @@ def create_agreement(actor: Actor, data: dict[str, Any]) -> Agreement:
         (o for o in organisations if access.can(actor, "agreement:create", o)), None)
     if initiator is None:
         require(actor, "agreement:create", organisations[0])
+        initiator = municipality  # only the system gets here (it may create for anyone)
     sections = STRATEGIC_TEMPLATE if kind in (AgreementType.STRATEGISK, AgreementType.INDIVIDUEL) else [
         ("Aftale", "text", "", {})]
     content = {"order": [], "sections": {}}
@@ -193,17 +217,51 @@ def create_agreement(actor: Actor, data: dict[str, Any]) -> Agreement:
         content["sections"][sid] = _section(heading, section_kind, text, dict(section_data))
     agreement = Agreement(title=title, type=kind, term_start=term_start, term_end=term_end, head=1,
                           created_by_id=actor.id if isinstance(actor, User) else None)
-    agreement.parties = [AgreementParty(party_id=municipality.id)] + [AgreementParty(party_id=o.id) for o in organisations]
+    # The municipality is a party to every agreement (it already supervises every organisation, and
+    # nothing binds it before its signatory approves). An organisation is only invited, whoever names
+    # it, the municipality too: taking part shows its departments to the other parties and gives it
+    # obligations, so it consents itself, unless the creator edits for it (and so consents here).
+    invited_by = actor.id if isinstance(actor, User) else None
+    agreement.invitations = [AgreementParty(party_id=municipality.id, consent=PartyConsent.ACCEPTED)] + [
+        AgreementParty(party_id=o.id, invited_by_party_id=initiator.id, invited_by_id=invited_by,
+                       consent=PartyConsent.ACCEPTED if access.consents_for(actor, o.id) else PartyConsent.PENDING)
+        for o in organisations]
     db.session.add(agreement)
     db.session.flush()
+    db.session.expire(agreement, ["parties"])
     db.session.add(AgreementRevision(agreement_id=agreement.id, number=1, content=content,
                                      changed_sections=list(content["order"]), content_hash=content_hash(content),
                                      created_by_id=agreement.created_by_id, note="Oprettet"))
     enqueue(INDEX_AGREEMENT, agreement.id)
     record_event(actor, "agreement.create", "agreement", agreement.id, party_id=municipality.id,
-                 after={"title": title, "type": kind.value, "parties": sorted(agreement.party_ids)})
+                 after={"title": title, "type": kind.value, "parties": sorted(agreement.party_ids),
+                        "invited": sorted(p.party_id for p in agreement.pending)})
     return agreement
 
+
+def respond_to_invitation(actor: Actor, agreement_id: int, *, accept: bool) -> list[int]:
+    """Accept (the party joins: it sees the agreement and the others see its departments) or decline
+    the invitation, for every pending party the actor answers for; returns those parties' ids.
+
+    A declined party leaves the agreement; the parties that remain may then bring it into force.
+    """
+    agreement = get_agreement(actor, agreement_id, "agreement:invitation")
+    if not access.can(actor, "agreement:respond", agreement):
+        raise Forbidden("Kun jeres redaktører, underskrivere og administratorer kan svare på invitationen.")
+    party_ids = access.responding_parties(actor, agreement)
+    consent = PartyConsent.ACCEPTED if accept else PartyConsent.DECLINED
+    for link in agreement.pending:
+        if link.party_id in party_ids:
+            link.consent, link.decided_at = consent, _now()
+            link.decided_by_id = actor.id if isinstance(actor, User) else None
+            record_event(actor, "agreement." + ("accept" if accept else "decline"), "agreement", agreement.id,
+                         party_id=link.party_id, after={"party": link.party_id})
+    db.session.flush()
+    db.session.expire(agreement, ["parties"])
+    if not accept:
+        _activate_if_approved(agreement)
+    enqueue(INDEX_AGREEMENT, agreement.id)
+    return party_ids
 
 def _date(value: Any, field: str, errors: dict[str, str]) -> date | None:
     if value in (None, ""):
@@ -392,18 +450,30 @@ def approve(actor: Actor, agreement_id: int, revision: int) -> AgreementApproval
                          after={"revision": revision, "hash": target.content_hash})
         approvals.append(existing)
     db.session.flush()
-    approved_parties = set(db.session.scalars(select(AgreementApproval.party_id).where(
-        AgreementApproval.agreement_id == agreement.id, AgreementApproval.revision == revision,
-        AgreementApproval.voided_at.is_(None))))
-    if approved_parties >= agreement.party_ids:
-        from portal.services.obligations import activate_for_agreement  # obligations import agreements
-
-        _set_status(agreement, AgreementStatus.ACTIVE)
-        activate_for_agreement(agreement)
-        enqueue(INDEX_AGREEMENT, agreement.id)
-    else:
+    if not _activate_if_approved(agreement):
         _set_status(agreement, AgreementStatus.AWAITING_APPROVAL)
     return approvals[0]
+
+
+def _activate_if_approved(agreement: Agreement) -> bool:
+    """Bring the agreement into force once every party approved its newest revision and no invited
+    organisation is still to answer (it would otherwise join an agreement it never saw approved)."""
+    if agreement.status is AgreementStatus.ACTIVE:
+        return True
+    if agreement.status not in (AgreementStatus.NEGOTIATION, AgreementStatus.AWAITING_APPROVAL, AgreementStatus.DRAFT) \
+            or agreement.pending:
+        return False
+    approved_parties = set(db.session.scalars(select(AgreementApproval.party_id).where(
+        AgreementApproval.agreement_id == agreement.id, AgreementApproval.revision == agreement.head,
+        AgreementApproval.voided_at.is_(None))))
+    if not approved_parties or not approved_parties >= agreement.party_ids:
+        return False
+    from portal.services.obligations import activate_for_agreement  # obligations import agreements
+
+    _set_status(agreement, AgreementStatus.ACTIVE)
+    activate_for_agreement(agreement)
+    enqueue(INDEX_AGREEMENT, agreement.id)
+    return True
 
 
 def current_approvals(agreement: Agreement) -> list[AgreementApproval]:

@@ -349,6 +349,7 @@ def _render_conflict(agreement: Agreement, base: Any, changes: dict[str, dict[st
 def index() -> Any:
     actor = current_actor()
     return render_template("agreements/index.html", agreements=agreement_service.list_agreements(actor),
+                           invitations=agreement_service.list_invitations(actor),
                            creating_parties=_creating_parties(actor))
 
 
@@ -384,7 +385,26 @@ def create() -> Any:
 @bp.route("/aftaler/<int:agreement_id>")
 @login_required
 def show(agreement_id: int) -> Any:
-    return _render_show(agreement_service.get_agreement(current_actor(), agreement_id))
+    actor = current_actor()
+    agreement = agreement_service.get_agreement_or_invitation(actor, agreement_id)
+    if not access.can(actor, "agreement:read", agreement):
+        return render_template("agreements/invitation.html", agreement=agreement,
+                               invitations=agreement_service.invitation_of(actor, agreement))
+    return _render_show(agreement)
+
+
+@bp.route("/aftaler/<int:agreement_id>/invitation", methods=["POST"])
+@login_required
+def respond(agreement_id: int) -> Any:
+    """Accept or decline taking part, for the actor's invited parties."""
+    accept = request.form.get("answer") == "accept"
+    with unit_of_work():
+        agreement_service.respond_to_invitation(current_actor(), agreement_id, accept=accept)
+    if accept:
+        flash(gettext("I er nu part i aftalen."), "success")
+        return redirect(url_for("agreements.show", agreement_id=agreement_id))
+    flash(gettext("I har afslået at være part i aftalen."), "success")
+    return redirect(url_for("agreements.index"))
 
 
 @bp.route("/aftaler/<int:agreement_id>/rediger", methods=["GET", "POST"])
