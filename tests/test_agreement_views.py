@@ -664,3 +664,34 @@ def test_reader_cannot_export_an_agreement_into_the_archive(app: Flask, client: 
     assert db.session.scalar(select(func.count()).select_from(Document)) == documents_before
     assert db.session.scalar(select(func.count()).select_from(AgreementDocument).where(
         AgreementDocument.agreement_id == agreement_id)) == 0
+
+
+# --- data stored before it was checked does not break a page --------------------------------------
+
+@pytest.mark.parametrize("bad", [{"share_percent": {"x": 1}}, {"share_percent": "femogtyve"}, ["not", "an", "object"],
+                                 {"steps": "alle"}, {"steps": [{"department": "102 Kildeparken", "year": "x"}, 7]}])
+def test_pages_render_even_with_malformed_section_data_in_the_database(app: Flask, demo: DemoData, agreement_id: int,
+                                                                       bad: Any) -> None:
+    """Revisions are immutable, so data written before the service checked it stays: it is written
+    here straight into the database, as a new head revision, past the service."""
+    from portal.services.agreements import content_hash
+
+    agreement = db.session.get(Agreement, agreement_id)
+    content = json.loads(json.dumps(agreement_service.get_revision(agreement).content))
+    for section in content["sections"].values():
+        if section["kind"] in ("allocation", "trappemodel"):
+            section["data"] = bad
+    with unit_of_work() as session:
+        session.add(AgreementRevision(agreement_id=agreement_id, number=2, based_on=1, content=content,
+                                      changed_sections=[], content_hash=content_hash(content), note="Gamle data"))
+        session.get(Agreement, agreement_id).head = 2
+    for email in (MUNI_EDITOR, MUNI_READER, ORG_EDITOR, ORG_READER):
+        client = client_for(app, demo, email)
+        for path in ("/anvisning", "", "/historik", "/sammenlign?fra=1&til=2"):
+            response = client.get(f"/aftaler/{agreement_id}{path}")
+            assert response.status_code == 200, (email, path, response.status_code)
+    editor = client_for(app, demo, ORG_EDITOR)
+    assert editor.get(f"/aftaler/{agreement_id}/rediger").status_code == 200
+    from tests.factories import ApiUser
+
+    assert ApiUser(app, ORG_EDITOR).get(f"/agreements/{agreement_id}").status_code == 200

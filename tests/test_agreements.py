@@ -372,3 +372,38 @@ def test_the_living_demos_agreements_have_every_named_party_accepted(app: Flask)
     assert links and all(link.consent is PartyConsent.ACCEPTED for link in links)
     strategic = db.session.scalar(select(Agreement).where(Agreement.type == "strategisk"))
     assert sum(1 for p in strategic.parties if p.party.kind is PartyKind.ORGANISATION) == 6
+
+
+# --- typed section data is checked on the way in, and read robustly ----------------------------------------
+
+@pytest.mark.parametrize("data, field", [
+    ({"share_percent": {"x": 1}}, "share_percent"),
+    ({"share_percent": "25"}, "share_percent"),
+    ({"share_percent": 150}, "share_percent"),
+    ({"share_percent": True}, "share_percent"),
+    ({"share_percent": 25, "colour": "red"}, "colour"),
+])
+def test_malformed_allocation_data_is_refused_naming_the_field(app: Flask, agreement: dict, data: dict,
+                                                               field: str) -> None:
+    editor = Api(app, MUNI_EDITOR)
+    sid = _section(agreement, "Kommunal anvisning")["id"]
+    response = editor.patch(f"/agreements/{agreement['id']}", {"base_revision": 1, "sections": {sid: {"data": data}}})
+    assert response.status_code == 400, response.json
+    assert f"sections.{sid}.data.{field}" in response.json["error"]["details"]["fields"]
+    assert field in response.json["error"]["message"]
+    assert editor.get(f"/agreements/{agreement['id']}").json["revision"] == 1
+
+
+def test_malformed_trappemodel_rows_are_refused_naming_the_field(app: Flask, agreement: dict, demo: DemoData) -> None:
+    editor = Api(app, MUNI_EDITOR)
+    sid = _section(agreement, "Trappemodel")["id"]
+    other_department = demo.organisations[1].departments[0].id  # not a party's
+    for steps, field in (("alle", "steps"), ([{"department_id": demo.organisations[0].departments[0].id,
+                                                "year": "2026", "step": 1}], "steps[0].year"),
+                         ([{"department_id": other_department, "year": 2026, "step": 1}], "steps[0].department_id")):
+        response = editor.patch(f"/agreements/{agreement['id']}", {"base_revision": 1, "sections": {
+            sid: {"data": {"steps": steps}}}})
+        assert response.status_code == 400 and f"sections.{sid}.data.{field}" in response.json["error"]["details"]["fields"]
+    good = editor.patch(f"/agreements/{agreement['id']}", {"base_revision": 1, "sections": {sid: {"data": {"steps": [
+        {"department_id": demo.organisations[0].departments[0].id, "year": 2026, "step": 2, "share_percent": 40}]}}}})
+    assert good.status_code == 200 and good.json["changed"]

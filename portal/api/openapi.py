@@ -320,7 +320,13 @@ def _paths() -> dict[str, Any]:
                         "sections": {"type": "object", "description": "Section id → the changed fields",
                                      "additionalProperties": {"type": "object", "properties": {
                                          "text": {"type": "string"}, "heading": {"type": "string"},
-                                         "data": {"type": "object"}}}}}}),
+                                         "data": {"type": "object", "description": (
+                                             "The section's figures, by its kind. allocation: share_percent"
+                                             " (0-100), quota_per_year (whole, 0-1000000). trappemodel: steps,"
+                                             " a list of {department_id (a department of a party), year"
+                                             " (1900-2200), step (0-99), share_percent (0-100), criteria}."
+                                             " Other kinds: {}. Anything else is answered 400, naming the field"
+                                             " as sections.<id>.data.<key>")}}}}}}),
                 "responses": {
                     "200": _json({"type": "object", "required": ["revision", "changed", "revision_hash"], "properties": {
                         "revision": {"type": "integer"}, "changed": {"type": "boolean"},

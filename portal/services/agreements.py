@@ -40,6 +40,7 @@ from portal.models import (
     AgreementRevision,
     AgreementStatus,
     AgreementType,
+    Department,
     Document,
     PartyConsent,
     Party,
@@ -49,6 +50,7 @@ from portal.models import (
 from portal.models.base import MAX_INT
 from portal.services.agreement_pdf import render_agreement
 from portal.services.audit import record_event
+from portal.services.section_data import readable_section_data, validate_section_data
 from portal.services.documents import upload_document
 from portal.services.jobs import INDEX_AGREEMENT, enqueue
 from portal.services.parties import find_municipality
@@ -133,8 +135,20 @@ def get_revision(agreement: Agreement, number: int | None = None) -> AgreementRe
 
 
 def sections_of(revision: AgreementRevision) -> list[dict[str, Any]]:
+    """The sections in order, as pages and the API show them: typed data only where well-formed
+    (a revision stored before the data was checked must not break a page)."""
     content = revision.content
-    return [{"id": sid, **content["sections"][sid]} for sid in content["order"]]
+    return [_readable_section(sid, content["sections"][sid]) for sid in content["order"]]
+
+
+def _readable_section(sid: str, section: dict[str, Any]) -> dict[str, Any]:
+    kind = section.get("kind") if isinstance(section.get("kind"), str) else "text"
+    return {**section, "id": sid, "kind": kind, "heading": _as_text(section.get("heading")),
+            "text": _as_text(section.get("text")), "data": readable_section_data(kind, section.get("data"))}
+
+
+def _as_text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def list_agreements(actor: Actor) -> list[Agreement]:
@@ -316,6 +330,7 @@ def update_agreement(actor: Actor, agreement_id: int, changes: dict[str, dict[st
         raise InvalidInput(fields={"base_revision": "Ukendt revision."})
     base = get_revision(agreement, base_revision).content
     head = get_revision(agreement, agreement.head).content
+    changes = _validated(agreement, head, changes)
     new = json.loads(json.dumps(head))
     changed: list[str] = []
     conflicts: list[dict[str, Any]] = []
@@ -353,6 +368,42 @@ def update_agreement(actor: Actor, agreement_id: int, changes: dict[str, dict[st
     if not changed:
         return None
     return _write_revision(actor, agreement, new, changed, based_on=base_revision, note=note)
+
+
+def _validated(agreement: Agreement, head: dict[str, Any], changes: dict[str, dict[str, Any]]
+               ) -> dict[str, dict[str, Any]]:
+    """The changes with their typed data checked against each section's kind; InvalidInput naming
+    every bad field (`sections.<id>.data.<key>`) otherwise. Nothing is merged before this passes."""
+    errors: dict[str, str] = {}
+    result: dict[str, dict[str, Any]] = {}
+    departments: dict[int, str] | None = None
+    for sid, fields in changes.items():
+        if not isinstance(fields, dict):
+            errors[f"sections.{sid}"] = "Et objekt med text, heading og data."
+            continue
+        result[sid] = dict(fields)
+        if "data" not in fields:
+            continue
+        section = head["sections"].get(sid)
+        if section is None:
+            continue  # the merge answers for sections that are gone
+        if departments is None:
+            departments = _department_ids(agreement)
+        data, problems = validate_section_data(section.get("kind", "text"), fields["data"], f"sections.{sid}.data",
+                                               departments)
+        errors.update(problems)
+        result[sid]["data"] = data
+    if errors:
+        first = next(iter(errors))
+        raise InvalidInput(f"Afsnittets tal er ikke gyldige: {first}: {errors[first]}", fields=errors)
+    return result
+
+
+def _department_ids(agreement: Agreement) -> dict[int, str]:
+    """id → label ("LBF name") of the departments of the agreement's organisations."""
+    organisations = [p.party_id for p in agreement.parties if p.party.kind is PartyKind.ORGANISATION]
+    return {d.id: f"{d.lbf_number} {d.name}" for d in db.session.scalars(
+        select(Department).where(Department.party_id.in_(organisations or [-1])))}
 
 
 def _write_revision(actor: Actor, agreement: Agreement, content: dict[str, Any], changed: list[str], *,
@@ -526,10 +577,11 @@ def compare_revisions(agreement: Agreement, old_number: int, new_number: int) ->
         before, after = old["sections"].get(sid), new["sections"].get(sid)
         if before == after:
             continue
-        result.append({"section_id": sid, "heading": (after or before)["heading"],
+        result.append({"section_id": sid, "heading": _as_text((after or before).get("heading")),
                        "added": before is None, "removed": after is None,
-                       "diff_html": word_diff((before or {}).get("text", ""), (after or {}).get("text", "")),
-                       "data_before": (before or {}).get("data"), "data_after": (after or {}).get("data")})
+                       "diff_html": word_diff(_as_text((before or {}).get("text")), _as_text((after or {}).get("text"))),
+                       "data_before": readable_section_data((before or {}).get("kind"), (before or {}).get("data")),
+                       "data_after": readable_section_data((after or {}).get("kind"), (after or {}).get("data"))})
     return result
 
 
