@@ -407,3 +407,40 @@ def test_malformed_trappemodel_rows_are_refused_naming_the_field(app: Flask, agr
     good = editor.patch(f"/agreements/{agreement['id']}", {"base_revision": 1, "sections": {sid: {"data": {"steps": [
         {"department_id": demo.organisations[0].departments[0].id, "year": 2026, "step": 2, "share_percent": 40}]}}}})
     assert good.status_code == 200 and good.json["changed"]
+
+
+def test_agreement_list_clauses_agree_with_the_rules(app: Flask, demo: DemoData) -> None:
+    """The SQL clauses for lists give exactly the agreements `can` allows, pending and declined parties included."""
+    from portal import access
+    from portal.models import User
+
+    first, second, third = demo.organisations[:3]
+    with unit_of_work():
+        created = [agreement_service.create_agreement(demo.user(MUNI_EDITOR), {
+            "title": f"Aftale {n}", "type": "andet", "organisations": orgs})
+            for n, orgs in enumerate(([first.id], [first.id, second.id], [second.id, third.id]))]
+        created.append(agreement_service.create_agreement(demo.user(ORG_EDITOR), {
+            "title": "Organisationens aftale", "type": "andet", "organisations": [first.id, third.id]}))
+        agreement_service.respond_to_invitation(demo.user(ORG2_ADMIN), created[1].id, accept=True)
+        agreement_service.respond_to_invitation(demo.user(ORG2_ADMIN), created[2].id, accept=False)
+    agreements = list(db.session.scalars(select(Agreement)))
+    for user in db.session.scalars(select(User)):
+        for action, clause in (("agreement:read", access.agreement_read_clause(user)),
+                               ("agreement:invitation", access.agreement_invitation_clause(user))):
+            listed = set(db.session.scalars(select(Agreement.id).where(clause)))
+            assert listed == {a.id for a in agreements if access.can(user, action, a)}, (user.email, action)
+
+
+def test_pending_organisation_finds_the_agreement_in_search_only_after_accepting(app: Flask, demo: DemoData) -> None:
+    from tests.indexing_helpers import drain
+
+    created = _org_agreement(app, demo)
+    sid = _section(created, "Målgrupper")["id"]
+    assert Api(app, ORG_EDITOR).patch(f"/agreements/{created['id']}", {"base_revision": 1, "sections": {
+        sid: {"text": "Særlige boliger til hjemløse med støttebehov."}}}).status_code == 200
+    drain()
+    invited = Api(app, ORG2_ADMIN)
+    assert invited.search(q="hjemløse")["total"] == 0
+    assert invited.post(f"/agreements/{created['id']}/invitation", {"accept": True}).status_code == 200
+    drain()
+    assert invited.search(q="hjemløse")["total"] == 1
