@@ -399,7 +399,10 @@ def show(agreement_id: int) -> Any:
 @login_required
 def respond(agreement_id: int) -> Any:
     """Accept or decline taking part, for the actor's invited parties."""
-    accept = request.form.get("answer") == "accept"
+    answer = request.form.get("answer")
+    if answer not in ("accept", "decline"):
+        raise InvalidInput(gettext("Vælg at acceptere eller afslå."))
+    accept = answer == "accept"
     with unit_of_work():
         agreement_service.respond_to_invitation(current_actor(), agreement_id, accept=accept)
     if accept:
