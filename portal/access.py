@@ -42,6 +42,7 @@ from portal.models import (
     MembershipInvitation,
     Obligation,
     Party,
+    PartyConsent,
     PartyKind,
     Role,
     User,
@@ -369,8 +370,16 @@ def _documents_list(actor: Actor, party: Party) -> bool:
 #
 # An agreement is seen only by the users of its parties (the municipality is always one).
 # Their editors write, comment and suggest; their signatories approve on the party's behalf.
-# A suggestion is accepted or rejected by an editor of another party than the one that made it.
-# Expired and terminated agreements are read-only.
+# A suggestion is decided by a person of another party than its author's: neither the author
+# nor anyone who acts for the author's party, so nobody accepts their own side's proposal.
+# Exporting archives a document, so it takes edit rights. Expired and terminated agreements
+# are read-only.
+#
+# Naming an organisation in an agreement only invites it: a pending party is no party. Until
+# one of its editors, signatories or admins accepts, its users see only the invitation (title,
+# type, term, who invited it) and its departments, obligations and approvals play no part;
+# `Agreement.parties` holds the accepted parties alone. Whoever creates the agreement consents
+# for the parties they edit for; the system (the operator's command line) for every party.
 
 _CLOSED = frozenset({AgreementStatus.EXPIRED, AgreementStatus.TERMINATED})
 
@@ -384,13 +393,62 @@ def _agreement_read(actor: Actor, agreement: Agreement) -> bool:
     return bool(_agreement_party_roles(actor, agreement))
 
 
+def agreement_read_clause(actor: Actor) -> ColumnElement[bool]:
+    """The SQL condition `_agreement_read` states, for lists: an accepted party is one of the actor's."""
+    if actor is SYSTEM:
+        return true()
+    return Agreement.id.in_(select(AgreementParty.agreement_id).where(
+        AgreementParty.party_id.in_(party_ids_of(actor) or {-1}), AgreementParty.consent == PartyConsent.ACCEPTED))
+
+
+def _pending_roles(actor: Actor, agreement: Agreement) -> dict[int, Role]:
+    mine = roles_of(actor)
+    return {p.party_id: mine[p.party_id] for p in agreement.pending if p.party_id in mine}
+
+
+def _agreement_invitation(actor: Actor, agreement: Agreement) -> bool:
+    """Every user of a pending party sees that it was invited (and by whom); only that."""
+    return bool(_pending_roles(actor, agreement))
+
+
+def agreement_invitation_clause(actor: Actor) -> ColumnElement[bool]:
+    """The SQL condition `_agreement_invitation` states, for lists."""
+    if actor is SYSTEM:
+        return false()
+    return Agreement.id.in_(select(AgreementParty.agreement_id).where(
+        AgreementParty.party_id.in_(party_ids_of(actor) or {-1}), AgreementParty.consent == PartyConsent.PENDING))
+
+
+def consents_for(actor: Actor, party_id: int) -> bool:
+    """Whether the actor may accept (or decline) taking part in an agreement for the party."""
+    return actor is SYSTEM or _role_in(actor, party_id, EDIT_ROLES)
+
+
+def _agreement_respond(actor: Actor, agreement: Agreement) -> bool:
+    return agreement.status not in _CLOSED and any(role in EDIT_ROLES
+                                                   for role in _pending_roles(actor, agreement).values())
+
+
+def responding_parties(actor: Actor, agreement: Agreement) -> list[int]:
+    """The pending parties the actor answers an invitation for."""
+    return sorted(p.party_id for p in agreement.pending if consents_for(actor, p.party_id))
+
+
 def _agreement_create(actor: Actor, party: Party) -> bool:
     return party.active and _role_in(actor, party.id, EDIT_ROLES)
 
 
 def _agreement_update(actor: Actor, agreement: Agreement) -> bool:
-    return agreement.status not in _CLOSED and any(
-        role in EDIT_ROLES for role in _agreement_party_roles(actor, agreement).values())
+    return agreement.status not in _CLOSED and _agreement_edit_role(actor, agreement)
+
+
+def _agreement_edit_role(actor: Actor, agreement: Agreement) -> bool:
+    return any(role in EDIT_ROLES for role in _agreement_party_roles(actor, agreement).values())
+
+
+def _agreement_export(actor: Actor, agreement: Agreement) -> bool:
+    """Export writes a document into the archive; an expired agreement may still be exported."""
+    return _agreement_edit_role(actor, agreement)
 
 
 def _agreement_approve(actor: Actor, agreement: Agreement) -> bool:
@@ -402,8 +460,12 @@ def _suggestion_decide(actor: Actor, comment: AgreementComment) -> bool:
     agreement = comment.agreement
     if comment.suggestion is None or agreement.status in _CLOSED:
         return False
-    return any(role in EDIT_ROLES and pid != comment.author_party_id
-               for pid, role in _agreement_party_roles(actor, agreement).items())
+    if isinstance(actor, User) and actor.id == comment.author_id:
+        return False
+    roles = _agreement_party_roles(actor, agreement)
+    if comment.author_party_id in roles:
+        return False
+    return any(role in EDIT_ROLES for role in roles.values())
 
 
 def _comment_read(actor: Actor, comment: AgreementComment) -> bool:
@@ -565,7 +627,9 @@ _RULES: Final[dict[str, tuple[type, Callable[[Actor, Any], bool]]]] = {
     "agreement:update": (Agreement, _agreement_update),
     "agreement:comment": (Agreement, _agreement_update),
     "agreement:approve": (Agreement, _agreement_approve),
-    "agreement:export": (Agreement, _agreement_read),
+    "agreement:export": (Agreement, _agreement_export),
+    "agreement:invitation": (Agreement, _agreement_invitation),
+    "agreement:respond": (Agreement, _agreement_respond),
     "comment:read": (AgreementComment, _comment_read),
     "comment:resolve": (AgreementComment, _comment_resolve),
     "suggestion:decide": (AgreementComment, _suggestion_decide),

@@ -200,10 +200,12 @@ def load_living_year(today: date | None = None) -> None:
         if org is first:
             dialogue_service.take_step(muni_editor, current.id, DialogueStep.PACKAGE_RECEIVED, on=today)
     # A strategic agreement under negotiation with every organisation.
-    agreement_service.create_agreement(muni_editor, {
+    strategic = agreement_service.create_agreement(muni_editor, {
         "title": f"Strategisk aftale om udlejning og balancerede byer {years[1]}-{years[1] + 3}", "type": "strategisk",
         "organisations": [o.id for o in organisations], "term_start": f"{years[1]}-01-01",
         "term_end": f"{years[1] + 3}-12-31"})
+    # Every organisation has agreed to take part (the demo tells the story of the negotiation after it).
+    agreement_service.respond_to_invitation(SYSTEM, strategic.id, accept=True)
     _load_key_figures(muni_editor, municipality, organisations, years)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from portal.extensions import db
@@ -126,6 +126,7 @@ def agreement_id(app: Flask, demo: DemoData) -> int:
         agreement = agreement_service.create_agreement(demo.user(MUNI_EDITOR), {
             "title": "Aftale om udlejning 2026-2029", "type": "individuel",
             "organisations": [demo.organisations[0].id], "term_start": "2026-01-01", "term_end": "2029-12-31"})
+        agreement_service.respond_to_invitation(demo.user(ORG_EDITOR), agreement.id, accept=True)
     return agreement.id
 
 
@@ -623,23 +624,74 @@ def test_the_list_page_makes_the_same_queries_for_many_agreements(app: Flask, de
     assert queries() == one
 
 
-def test_approved_agreement_is_saved_as_pdf_from_its_page(app, client, demo) -> None:  # type: ignore[no-untyped-def]
+def _active_agreement(demo: DemoData, title: str) -> int:
     from portal.access import SYSTEM
-    from portal.services import agreements as agreement_service
-    from portal.uow import unit_of_work
-    from tests.factories import log_in
 
     with unit_of_work():
-        agreement = agreement_service.create_agreement(SYSTEM, {"title": "Eksportaftale", "type": "andet",
+        agreement = agreement_service.create_agreement(SYSTEM, {"title": title, "type": "andet",
                                                                 "organisations": [demo.organisations[0].id]})
-    log_in(client, "laeser@fjordby-boligselskab.dk", demo.password)
-    assert "Gem som PDF" not in client.get(f"/aftaler/{agreement.id}").get_data(as_text=True)
-    refused = client.post(f"/aftaler/{agreement.id}/eksport")
-    assert refused.status_code == 302 and refused.headers["Location"].endswith(f"/aftaler/{agreement.id}")
-    for email in ("underskriver@fjordby.dk", "underskriver@fjordby-boligselskab.dk"):
+    for email in (MUNI_SIGNATORY, ORG_SIGNATORY):
         with unit_of_work():
             agreement_service.approve(demo.user(email), agreement.id, 1)
-    assert "Gem som PDF" in client.get(f"/aftaler/{agreement.id}").get_data(as_text=True)
-    saved = client.post(f"/aftaler/{agreement.id}/eksport")
+    return agreement.id
+
+
+def test_approved_agreement_is_saved_as_pdf_from_its_page(app: Flask, client: FlaskClient, demo: DemoData) -> None:
+    from portal.access import SYSTEM
+
+    with unit_of_work():
+        draft = agreement_service.create_agreement(SYSTEM, {"title": "Kladde", "type": "andet",
+                                                            "organisations": [demo.organisations[0].id]})
+    log_in(client, ORG_EDITOR, demo.password)
+    assert "Gem som PDF" not in client.get(f"/aftaler/{draft.id}").get_data(as_text=True)
+    refused = client.post(f"/aftaler/{draft.id}/eksport")
+    assert refused.status_code == 302 and refused.headers["Location"].endswith(f"/aftaler/{draft.id}")
+    agreement_id = _active_agreement(demo, "Eksportaftale")
+    assert "Gem som PDF" in client.get(f"/aftaler/{agreement_id}").get_data(as_text=True)
+    saved = client.post(f"/aftaler/{agreement_id}/eksport")
     assert saved.status_code == 302 and "/dokumenter/" in saved.headers["Location"]
     assert client.get(saved.headers["Location"] + "/fil").data.startswith(b"%PDF-")
+
+
+def test_reader_cannot_export_an_agreement_into_the_archive(app: Flask, client: FlaskClient, demo: DemoData) -> None:
+    from portal.models import AgreementDocument, Document
+
+    agreement_id = _active_agreement(demo, "Læseraftale")
+    documents_before = db.session.scalar(select(func.count()).select_from(Document))
+    log_in(client, ORG_READER, demo.password)
+    assert "Gem som PDF" not in client.get(f"/aftaler/{agreement_id}").get_data(as_text=True)
+    assert client.post(f"/aftaler/{agreement_id}/eksport").status_code == 403
+    assert db.session.scalar(select(func.count()).select_from(Document)) == documents_before
+    assert db.session.scalar(select(func.count()).select_from(AgreementDocument).where(
+        AgreementDocument.agreement_id == agreement_id)) == 0
+
+
+# --- data stored before it was checked does not break a page --------------------------------------
+
+@pytest.mark.parametrize("bad", [{"share_percent": {"x": 1}}, {"share_percent": "femogtyve"}, ["not", "an", "object"],
+                                 {"steps": "alle"}, {"steps": [{"department": "102 Kildeparken", "year": "x"}, 7]}])
+def test_pages_render_even_with_malformed_section_data_in_the_database(app: Flask, demo: DemoData, agreement_id: int,
+                                                                       bad: Any) -> None:
+    """Revisions are immutable, so data written before the service checked it stays: it is written
+    here straight into the database, as a new head revision, past the service."""
+    from portal.services.agreements import content_hash
+
+    agreement = db.session.get(Agreement, agreement_id)
+    content = json.loads(json.dumps(agreement_service.get_revision(agreement).content))
+    for section in content["sections"].values():
+        if section["kind"] in ("allocation", "trappemodel"):
+            section["data"] = bad
+    with unit_of_work() as session:
+        session.add(AgreementRevision(agreement_id=agreement_id, number=2, based_on=1, content=content,
+                                      changed_sections=[], content_hash=content_hash(content), note="Gamle data"))
+        session.get(Agreement, agreement_id).head = 2
+    for email in (MUNI_EDITOR, MUNI_READER, ORG_EDITOR, ORG_READER):
+        client = client_for(app, demo, email)
+        for path in ("/anvisning", "", "/historik", "/sammenlign?fra=1&til=2"):
+            response = client.get(f"/aftaler/{agreement_id}{path}")
+            assert response.status_code == 200, (email, path, response.status_code)
+    editor = client_for(app, demo, ORG_EDITOR)
+    assert editor.get(f"/aftaler/{agreement_id}/rediger").status_code == 200
+    from tests.factories import ApiUser
+
+    assert ApiUser(app, ORG_EDITOR).get(f"/agreements/{agreement_id}").status_code == 200

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 from flask import Flask
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
 from portal.extensions import db
@@ -30,7 +30,10 @@ def agreement(app: Flask, demo: DemoData) -> dict:
         "title": "Aftale om udlejning 2026-2029", "type": "individuel", "organisations": [demo.organisations[0].id],
         "term_start": "2026-01-01", "term_end": "2029-12-31"})
     assert response.status_code == 201, response.json
-    return response.json
+    assert response.json["pending_parties"] == [demo.organisations[0].id]
+    accepted = Api(app, ORG_EDITOR).post(f"/agreements/{response.json['id']}/invitation", {"accept": True})
+    assert accepted.status_code == 200, accepted.json
+    return Api(app, MUNI_EDITOR).get(f"/agreements/{response.json['id']}").json
 
 
 def _section(agreement: dict, heading_start: str) -> dict:
@@ -227,3 +230,217 @@ def test_approved_agreement_exports_to_an_archived_searchable_pdf(app: Flask, ag
     assert "Birgitte Borgmester" in text and "Karen Formand" in text and "Kommunal anvisning" in text
     drain()
     assert Api(app, ORG_EDITOR).get("/search?q=anvisning&kind=aftale").json["total"] >= 1
+
+
+# --- naming an organisation invites it; it takes part only once it accepts ----------------------------
+
+ORG2_ADMIN = "admin@aabrinken.dk"  # the second organisation's admin
+COMPANY_EDITOR = "sagsbehandler@fjordby-boligadministration.dk"  # edits for the fifth and sixth organisations
+
+
+def _org_agreement(app: Flask, demo: DemoData) -> dict:
+    """The first organisation's editor starts an agreement naming the second organisation as well."""
+    response = Api(app, ORG_EDITOR).post("/agreements", {
+        "title": "Fælles udlejningsaftale", "type": "strategisk",
+        "organisations": [demo.organisations[0].id, demo.organisations[1].id]})
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def test_named_organisation_is_pending_and_sees_only_the_invitation(app: Flask, client, demo: DemoData) -> None:  # type: ignore[no-untyped-def]
+    from tests.factories import log_in
+
+    first, second = demo.organisations[0], demo.organisations[1]
+    created = _org_agreement(app, demo)
+    assert created["parties"] == sorted([demo.municipality.id, first.id]) and created["pending_parties"] == [second.id]
+    invited = Api(app, ORG2_ADMIN)
+    assert invited.get(f"/agreements/{created['id']}").status_code == 404
+    invitation = invited.get(f"/agreements/{created['id']}/invitation")
+    assert invitation.status_code == 200 and invitation.json["title"] == "Fælles udlejningsaftale"
+    assert invitation.json["invited"] == [{"party": second.id, "invited_by_party": first.id,
+                                           "invited_by": demo.user(ORG_EDITOR).name}]
+    assert "sections" not in invitation.json
+    log_in(client, ORG2_ADMIN, demo.password)
+    page = client.get(f"/aftaler/{created['id']}").get_data(as_text=True)
+    assert "Fælles udlejningsaftale" in page and first.name in page and "Acceptér og bliv part" in page
+    assert "Kommunal anvisning" not in page  # no section of the text
+    assert "Fælles udlejningsaftale" in client.get("/aftaler").get_data(as_text=True)
+    # Nor are the invited organisation's departments shown to the parties.
+    inviting = app.test_client()
+    log_in(inviting, ORG_EDITOR, demo.password)
+    edit_page = inviting.get(f"/aftaler/{created['id']}/rediger").get_data(as_text=True)
+    assert first.departments[0].name in edit_page
+    assert all(d.name not in edit_page for d in second.departments)
+    allocation_page = inviting.get(f"/aftaler/{created['id']}/anvisning").get_data(as_text=True)
+    assert all(d.name not in allocation_page for d in second.departments)
+
+
+def test_pending_organisation_gets_no_obligations(app: Flask, demo: DemoData) -> None:
+    from portal.errors import InvalidInput
+    from portal.services import obligations as obligation_service
+
+    created = _org_agreement(app, demo)
+    with pytest.raises(InvalidInput) as refused:
+        with unit_of_work():
+            obligation_service.create_obligation(demo.user(ORG_EDITOR), created["id"], None, {
+                "title": "Indberet tomgang", "responsible_party": demo.organisations[1].id, "first_due": "2027-06-30"})
+    assert "responsible_party" in refused.value.fields
+
+
+def test_accepting_makes_the_organisation_a_party(app: Flask, demo: DemoData) -> None:
+    created = _org_agreement(app, demo)
+    invited = Api(app, ORG2_ADMIN)
+    accepted = invited.post(f"/agreements/{created['id']}/invitation", {"accept": True})
+    assert accepted.status_code == 200 and accepted.json["accepted"] == [demo.organisations[1].id]
+    now = invited.get(f"/agreements/{created['id']}")
+    assert now.status_code == 200 and demo.organisations[1].id in now.json["parties"] and now.json["pending_parties"] == []
+    # Answered once: there is nothing left to answer.
+    assert invited.post(f"/agreements/{created['id']}/invitation", {"accept": False}).status_code == 403
+
+
+def test_declining_leaves_the_agreement_to_the_others(app: Flask, client, demo: DemoData) -> None:  # type: ignore[no-untyped-def]
+    from tests.factories import log_in
+
+    created = _org_agreement(app, demo)
+    for email in (MUNI_SIGNATORY, ORG_SIGNATORY):
+        approved = Api(app, email).post(f"/agreements/{created['id']}/approvals", {"revision": 1})
+        assert approved.status_code == 201
+    # An organisation still to answer keeps the agreement from coming into force.
+    assert approved.json["status"] == "awaiting_approval"
+    log_in(client, ORG2_ADMIN, demo.password)
+    declined = client.post(f"/aftaler/{created['id']}/invitation", data={"answer": "decline"})
+    assert declined.status_code == 302
+    assert client.get(f"/aftaler/{created['id']}").status_code == 404
+    assert "Fælles udlejningsaftale" not in client.get("/aftaler").get_data(as_text=True)
+    after = Api(app, MUNI_EDITOR).get(f"/agreements/{created['id']}").json
+    assert demo.organisations[1].id not in after["parties"] and after["pending_parties"] == []
+    assert after["status"] == "active"
+
+
+def test_reader_of_the_invited_organisation_cannot_answer(app: Flask, demo: DemoData) -> None:
+    response = Api(app, MUNI_EDITOR).post("/agreements", {
+        "title": "Kommunens aftale", "type": "individuel", "organisations": [demo.organisations[0].id]})
+    # The municipality names organisations as invitations too.
+    assert response.json["pending_parties"] == [demo.organisations[0].id]
+    reader = Api(app, "laeser@fjordby-boligselskab.dk")
+    assert reader.get(f"/agreements/{response.json['id']}/invitation").status_code == 200
+    assert reader.post(f"/agreements/{response.json['id']}/invitation", {"accept": True}).status_code == 403
+    assert Api(app, MUNI_EDITOR).get(f"/agreements/{response.json['id']}").json["pending_parties"] == \
+        [demo.organisations[0].id]
+
+
+def test_creator_consents_for_the_organisations_they_edit_for(app: Flask, demo: DemoData) -> None:
+    fifth, sixth = demo.organisations[4], demo.organisations[5]
+    response = Api(app, COMPANY_EDITOR).post("/agreements", {
+        "title": "Administrationsaftale", "type": "andet", "organisations": [fifth.id, sixth.id]})
+    assert response.status_code == 201
+    assert response.json["parties"] == sorted([demo.municipality.id, fifth.id, sixth.id])
+    assert response.json["pending_parties"] == []
+
+
+# --- suggestions are decided by the other side ------------------------------------------------------------
+
+def test_person_editing_for_two_parties_cannot_accept_their_own_suggestion(app: Flask, demo: DemoData) -> None:
+    from portal.access import SYSTEM
+    from portal.errors import Forbidden
+
+    fifth, sixth = demo.organisations[4], demo.organisations[5]
+    with unit_of_work():
+        agreement = agreement_service.create_agreement(SYSTEM, {
+            "title": "Tre parter", "type": "andet", "organisations": [fifth.id, sixth.id]})
+    sid = agreement_service.get_revision(agreement).content["order"][0]
+    author = demo.user(COMPANY_EDITOR)
+    with unit_of_work():
+        suggestion = agreement_service.add_comment(author, agreement.id, sid, "Forslag", suggestion="Ny tekst.")
+    for accept in (True, False):
+        with pytest.raises(Forbidden):
+            with unit_of_work():
+                agreement_service.decide_suggestion(author, suggestion.id, accept=accept)
+    with unit_of_work():
+        agreement_service.decide_suggestion(demo.user(MUNI_EDITOR), suggestion.id, accept=True)
+    db.session.expire_all()
+    assert db.session.get(type(suggestion), suggestion.id).suggestion_state == "accepted"
+
+
+def test_the_living_demos_agreements_have_every_named_party_accepted(app: Flask) -> None:
+    from portal.demo import load_demo
+    from portal.models import AgreementParty, PartyConsent, PartyKind
+
+    with unit_of_work():
+        load_demo(living=True)
+    links = list(db.session.scalars(select(AgreementParty)))
+    assert links and all(link.consent is PartyConsent.ACCEPTED for link in links)
+    strategic = db.session.scalar(select(Agreement).where(Agreement.type == "strategisk"))
+    assert sum(1 for p in strategic.parties if p.party.kind is PartyKind.ORGANISATION) == 6
+
+
+# --- typed section data is checked on the way in, and read robustly ----------------------------------------
+
+@pytest.mark.parametrize("data, field", [
+    ({"share_percent": {"x": 1}}, "share_percent"),
+    ({"share_percent": "25"}, "share_percent"),
+    ({"share_percent": 150}, "share_percent"),
+    ({"share_percent": True}, "share_percent"),
+    ({"share_percent": 25, "colour": "red"}, "colour"),
+])
+def test_malformed_allocation_data_is_refused_naming_the_field(app: Flask, agreement: dict, data: dict,
+                                                               field: str) -> None:
+    editor = Api(app, MUNI_EDITOR)
+    sid = _section(agreement, "Kommunal anvisning")["id"]
+    response = editor.patch(f"/agreements/{agreement['id']}", {"base_revision": 1, "sections": {sid: {"data": data}}})
+    assert response.status_code == 400, response.json
+    assert f"sections.{sid}.data.{field}" in response.json["error"]["details"]["fields"]
+    assert field in response.json["error"]["message"]
+    assert editor.get(f"/agreements/{agreement['id']}").json["revision"] == 1
+
+
+def test_malformed_trappemodel_rows_are_refused_naming_the_field(app: Flask, agreement: dict, demo: DemoData) -> None:
+    editor = Api(app, MUNI_EDITOR)
+    sid = _section(agreement, "Trappemodel")["id"]
+    other_department = demo.organisations[1].departments[0].id  # not a party's
+    for steps, field in (("alle", "steps"), ([{"department_id": demo.organisations[0].departments[0].id,
+                                                "year": "2026", "step": 1}], "steps[0].year"),
+                         ([{"department_id": other_department, "year": 2026, "step": 1}], "steps[0].department_id")):
+        response = editor.patch(f"/agreements/{agreement['id']}", {"base_revision": 1, "sections": {
+            sid: {"data": {"steps": steps}}}})
+        assert response.status_code == 400 and f"sections.{sid}.data.{field}" in response.json["error"]["details"]["fields"]
+    good = editor.patch(f"/agreements/{agreement['id']}", {"base_revision": 1, "sections": {sid: {"data": {"steps": [
+        {"department_id": demo.organisations[0].departments[0].id, "year": 2026, "step": 2, "share_percent": 40}]}}}})
+    assert good.status_code == 200 and good.json["changed"]
+
+
+def test_agreement_list_clauses_agree_with_the_rules(app: Flask, demo: DemoData) -> None:
+    """The SQL clauses for lists give exactly the agreements `can` allows, pending and declined parties included."""
+    from portal import access
+    from portal.models import User
+
+    first, second, third = demo.organisations[:3]
+    with unit_of_work():
+        created = [agreement_service.create_agreement(demo.user(MUNI_EDITOR), {
+            "title": f"Aftale {n}", "type": "andet", "organisations": orgs})
+            for n, orgs in enumerate(([first.id], [first.id, second.id], [second.id, third.id]))]
+        created.append(agreement_service.create_agreement(demo.user(ORG_EDITOR), {
+            "title": "Organisationens aftale", "type": "andet", "organisations": [first.id, third.id]}))
+        agreement_service.respond_to_invitation(demo.user(ORG2_ADMIN), created[1].id, accept=True)
+        agreement_service.respond_to_invitation(demo.user(ORG2_ADMIN), created[2].id, accept=False)
+    agreements = list(db.session.scalars(select(Agreement)))
+    for user in db.session.scalars(select(User)):
+        for action, clause in (("agreement:read", access.agreement_read_clause(user)),
+                               ("agreement:invitation", access.agreement_invitation_clause(user))):
+            listed = set(db.session.scalars(select(Agreement.id).where(clause)))
+            assert listed == {a.id for a in agreements if access.can(user, action, a)}, (user.email, action)
+
+
+def test_pending_organisation_finds_the_agreement_in_search_only_after_accepting(app: Flask, demo: DemoData) -> None:
+    from tests.indexing_helpers import drain
+
+    created = _org_agreement(app, demo)
+    sid = _section(created, "Målgrupper")["id"]
+    assert Api(app, ORG_EDITOR).patch(f"/agreements/{created['id']}", {"base_revision": 1, "sections": {
+        sid: {"text": "Særlige boliger til hjemløse med støttebehov."}}}).status_code == 200
+    drain()
+    invited = Api(app, ORG2_ADMIN)
+    assert invited.search(q="hjemløse")["total"] == 0
+    assert invited.post(f"/agreements/{created['id']}/invitation", {"accept": True}).status_code == 200
+    drain()
+    assert invited.search(q="hjemløse")["total"] == 1

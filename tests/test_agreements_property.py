@@ -30,6 +30,7 @@ def test_every_edit_is_kept_or_returned_as_a_conflict(app: Flask, demo: DemoData
     created = apis[0].post("/agreements", {"title": "Egenskabstest", "type": "andet",
                                            "organisations": [demo.organisations[0].id]}).json
     agreement = f"/agreements/{created['id']}"
+    assert apis[1].post(f"{agreement}/invitation", {"accept": True}).status_code == 200  # the organisation joins
     section_ids, base = [created["sections"][0]["id"]], 1
     for n in range(1, SECTIONS):
         added = apis[0].post(f"{agreement}/sections", {"heading": f"Afsnit {n}", "base_revision": base}).json

@@ -403,3 +403,15 @@ def test_an_obligation_found_by_search_opens_its_open_due_date(client: FlaskClie
     html = page.get_data(as_text=True)
     assert f'href="/forpligtelser/{occurrence.id}"' in html and "Renovering af tagene" in html
     assert "/dokumenter/" not in html.split('class="hit-list', 1)[1]
+
+
+def test_obligations_csv_writes_typed_text_as_text_not_formulas(client: FlaskClient, demo: DemoData) -> None:
+    occurrence = _in_force(demo, date.today() + timedelta(days=20), title="@SUM(1+1)*cmd|' /C calc'!A0")
+    with unit_of_work():
+        obligation_service.report_done(demo.user(ORG_EDITOR), occurrence.id, comment='=HYPERLINK("http://x.dk","Se")',
+                                       evidence=[{"url": "https://fjordby.dk/rapport"}])
+    response = _as(client, demo, MUNI_READER).get(f"/forpligtelser/alle.csv?aftale={occurrence.obligation.agreement_id}")
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff")), delimiter=";"))
+    row = next(r for r in rows[1:] if r[3] == occurrence.due_date.isoformat())
+    assert row[0] == "'@SUM(1+1)*cmd|' /C calc'!A0"
+    assert row[7] == "'=HYPERLINK(\"http://x.dk\",\"Se\")"

@@ -80,6 +80,12 @@ class Ctx:
             return agreement_service.create_agreement(SYSTEM, {
                 "title": "Matrixaftale", "type": "individuel", "organisations": [self.org1.id]}).id
 
+    def invited_agreement(self) -> int:
+        """A new agreement the municipality's editor started, naming org1, which has yet to accept."""
+        with unit_of_work():
+            return agreement_service.create_agreement(self.demo.user("redaktoer@fjordby.dk"), {
+                "title": "Matrixinvitation", "type": "individuel", "organisations": [self.org1.id]}).id
+
     def comment(self, *, suggestion: str | None = None) -> int:
         """A fresh comment (or suggestion) by org1's editor on a new agreement's first section."""
         agreement_id = self.agreement()
@@ -299,6 +305,7 @@ MATRIX: dict[str, list[Case]] = {
     "agreements.create": [Case("GET", lambda c: "/aftaler/ny", AGREEMENT_CREATORS),
                           Case("POST", lambda c: "/aftaler/ny", AGREEMENT_CREATORS)],
     "agreements.show": [Case("GET", lambda c: f"/aftaler/{c.agreement()}", AGREEMENT_PARTIES),
+                        Case("GET", lambda c: f"/aftaler/{c.invited_agreement()}", AGREEMENT_PARTIES),
                         Case("GET", lambda c: "/aftaler/999999", ALL_LOGGED_IN_404)],
     "agreements.history": [Case("GET", lambda c: f"/aftaler/{c.agreement()}/historik", AGREEMENT_PARTIES)],
     "agreements.compare": [Case("GET", lambda c: f"/aftaler/{c.agreement()}/sammenlign?fra=1&til=1", AGREEMENT_PARTIES)],
@@ -316,7 +323,15 @@ MATRIX: dict[str, list[Case]] = {
     "agreements.resolve_comment": [Case("POST", lambda c: f"/kommentarer/{c.comment()}/loes", AGREEMENT_EDITORS)],
     "agreements.approve": [Case("POST", lambda c: f"/aftaler/{c.agreement()}/godkend", AGREEMENT_SIGNATORIES,
                                 data={"revision": "1"})],
-    "agreements.export": [Case("POST", lambda c: f"/aftaler/{c.agreement()}/eksport", AGREEMENT_PARTIES)],
+    # Export files a document in the archive: an editor's act, not a reader's.
+    "agreements.export": [Case("POST", lambda c: f"/aftaler/{c.agreement()}/eksport", AGREEMENT_EDITORS)],
+    # An invited organisation's users see the invitation; its writers answer it.
+    "agreements.respond": [Case("POST", lambda c: f"/aftaler/{c.invited_agreement()}/invitation", ORG1_WRITERS,
+                                data={"answer": "accept"})],
+    "api.get_invitation": [Case("GET", lambda c: f"/api/v1/agreements/{c.invited_agreement()}/invitation",
+                                AGREEMENT_PARTIES, api=True)],
+    "api.answer_invitation": [Case("POST", lambda c: f"/api/v1/agreements/{c.invited_agreement()}/invitation",
+                                   ORG1_WRITERS, api=True, json={"accept": True})],
     # A suggestion by org1 is decided by the other party: the municipality's writers.
     "agreements.accept_suggestion": [Case("POST", lambda c: f"/kommentarer/{c.comment(suggestion='Ny tekst')}/accepter",
                                           MUNI_WRITERS)],

@@ -192,6 +192,7 @@ def _agreement_json(agreement: Any) -> dict[str, Any]:
         "id": agreement.id, "title": agreement.title, "type": agreement.type.value, "status": agreement.status.value,
         "revision": agreement.head, "revision_hash": revision.content_hash,
         "parties": sorted(agreement.party_ids),
+        "pending_parties": sorted(p.party_id for p in agreement.pending),
         "term_start": agreement.term_start.isoformat() if agreement.term_start else None,
         "term_end": agreement.term_end.isoformat() if agreement.term_end else None,
         "sections": [{"id": s["id"], "heading": s["heading"], "text": s["text"], "kind": s["kind"], "data": s["data"]}
@@ -282,6 +283,32 @@ def add_agreement_section(agreement_id: int) -> Any:
                                                    after=body.get("after"))
     agreement = agreement_service.get_agreement(current_actor(), agreement_id)
     return jsonify({"section_id": section_id, "revision": agreement.head}), 201
+
+
+def _invitation_json(agreement: Any) -> dict[str, Any]:
+    """What an invited party sees before it accepts: the agreement's name and who invited it."""
+    invitations = agreement_service.invitation_of(current_actor(), agreement)
+    return {"id": agreement.id, "title": agreement.title, "type": agreement.type.value, "status": agreement.status.value,
+            "term_start": agreement.term_start.isoformat() if agreement.term_start else None,
+            "term_end": agreement.term_end.isoformat() if agreement.term_end else None,
+            "invited": [{"party": link.party_id, "invited_by_party": link.invited_by_party_id,
+                         "invited_by": link.invited_by.name if link.invited_by else None} for link in invitations]}
+
+
+@bp.route("/agreements/<int:agreement_id>/invitation")
+def get_invitation(agreement_id: int) -> Any:
+    return jsonify(_invitation_json(agreement_service.get_agreement_or_invitation(current_actor(), agreement_id)))
+
+
+@bp.route("/agreements/<int:agreement_id>/invitation", methods=["POST"])
+def answer_invitation(agreement_id: int) -> Any:
+    """`{"accept": true|false}` → 200 {"id", "accepted"|"declined": [party ids]}."""
+    accept = _json_body().get("accept")
+    if not isinstance(accept, bool):
+        raise InvalidInput(fields={"accept": "true for at acceptere, false for at afslå."})
+    with unit_of_work():
+        party_ids = agreement_service.respond_to_invitation(current_actor(), agreement_id, accept=accept)
+    return jsonify({"id": agreement_id, "accepted" if accept else "declined": party_ids})
 
 
 @bp.route("/agreements/<int:agreement_id>/approvals", methods=["POST"])

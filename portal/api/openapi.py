@@ -145,7 +145,10 @@ AGREEMENT = {
         "status": {"type": "string", "enum": _values(AgreementStatus)},
         "revision": {"type": "integer", "description": "The newest revision's number"},
         "revision_hash": {"type": "string", "description": "SHA-256 of the newest revision: what an approval binds to"},
-        "parties": {"type": "array", "items": {"type": "integer"}, "description": "The municipality and organisations"},
+        "parties": {"type": "array", "items": {"type": "integer"},
+                    "description": "The municipality and the organisations that accepted"},
+        "pending_parties": {"type": "array", "items": {"type": "integer"},
+                            "description": "Organisations named but yet to accept (not parties until they do)"},
         "term_start": {"type": ["string", "null"], "format": "date"},
         "term_end": {"type": ["string", "null"], "format": "date"},
         "sections": {"type": "array", "items": _ref("Section")},
@@ -317,7 +320,13 @@ def _paths() -> dict[str, Any]:
                         "sections": {"type": "object", "description": "Section id → the changed fields",
                                      "additionalProperties": {"type": "object", "properties": {
                                          "text": {"type": "string"}, "heading": {"type": "string"},
-                                         "data": {"type": "object"}}}}}}),
+                                         "data": {"type": "object", "description": (
+                                             "The section's figures, by its kind. allocation: share_percent"
+                                             " (0-100), quota_per_year (whole, 0-1000000). trappemodel: steps,"
+                                             " a list of {department_id (a department of a party), year"
+                                             " (1900-2200), step (0-99), share_percent (0-100), criteria}."
+                                             " Other kinds: {}. Anything else is answered 400, naming the field"
+                                             " as sections.<id>.data.<key>")}}}}}}),
                 "responses": {
                     "200": _json({"type": "object", "required": ["revision", "changed", "revision_hash"], "properties": {
                         "revision": {"type": "integer"}, "changed": {"type": "boolean"},
@@ -342,6 +351,33 @@ def _paths() -> dict[str, Any]:
             "responses": {"201": _json({"type": "object", "required": ["section_id", "revision"], "properties": {
                 "section_id": {"type": "string"}, "revision": {"type": "integer"}}}, "Added"),
                 **_errors(400, 401, 403, 404, 409, 415)}}},
+        "/agreements/{agreement_id}/invitation": {
+            "get": {"operationId": "get_agreement_invitation",
+                    "summary": "What an invited organisation sees before it accepts: title, type, term, who invited it",
+                    "parameters": [agreement_id],
+                    "responses": {"200": _json({"type": "object", "required": ["id", "title", "type", "status",
+                                                                                "term_start", "term_end", "invited"],
+                                                "properties": {
+                        "id": {"type": "integer"}, "title": {"type": "string"},
+                        "type": {"type": "string", "enum": _values(AgreementType)},
+                        "status": {"type": "string", "enum": _values(AgreementStatus)},
+                        "term_start": {"type": ["string", "null"], "format": "date"},
+                        "term_end": {"type": ["string", "null"], "format": "date"},
+                        "invited": {"type": "array", "description": "The caller's parties still to answer", "items": {
+                            "type": "object", "properties": {
+                                "party": {"type": "integer"}, "invited_by_party": {"type": ["integer", "null"]},
+                                "invited_by": {"type": ["string", "null"]}}}}}}, "The invitation"),
+                        **_errors(401, 404)}},
+            "post": {"operationId": "answer_agreement_invitation",
+                     "summary": "Accept (become a party) or decline, for the caller's invited parties",
+                     "parameters": [agreement_id],
+                     "requestBody": _json_body({"type": "object", "required": ["accept"], "properties": {
+                         "accept": {"type": "boolean", "description": "true accepts, false declines"}}}),
+                     "responses": {"200": _json({"type": "object", "required": ["id"], "properties": {
+                         "id": {"type": "integer"},
+                         "accepted": {"type": "array", "items": {"type": "integer"}},
+                         "declined": {"type": "array", "items": {"type": "integer"}}}}, "Answered"),
+                         **_errors(400, 401, 403, 404, 415)}}},
         "/agreements/{agreement_id}/approvals": {"post": {
             "operationId": "approve_agreement", "summary": "Approve a revision on behalf of the signatory's party",
             "parameters": [agreement_id],

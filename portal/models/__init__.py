@@ -10,6 +10,7 @@ from portal.models.agreements import (
     AgreementRevision,
     AgreementStatus,
     AgreementType,
+    PartyConsent,
 )
 from portal.models.audit import AuditEvent
 from portal.models.base import Base
@@ -71,6 +72,7 @@ __all__ = [
     "AgreementRevision",
     "AgreementStatus",
     "AgreementType",
+    "PartyConsent",
     "ApiToken",
     "AuditEvent",
     "Base",

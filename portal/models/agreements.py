@@ -35,6 +35,15 @@ def _enum(cls: type[enum.Enum], length: int = 30) -> Enum:
     return Enum(cls, native_enum=False, length=length, values_callable=_values, validate_strings=True)
 
 
+class PartyConsent(str, enum.Enum):
+    """Whether a named party has agreed to take part. Naming an organisation only invites it:
+    until it accepts, it is not a party (it sees no data, owes nothing, approves nothing)."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
 class Agreement(Base):
     __tablename__ = "agreements"
     __table_args__ = ({"sqlite_autoincrement": True},)
@@ -51,15 +60,26 @@ class Agreement(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
     status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    parties: Mapped[list["AgreementParty"]] = relationship(back_populates="agreement", cascade="all, delete-orphan",
-                                                           lazy="selectin")
+    # Every party named, with its consent; write through this one.
+    invitations: Mapped[list["AgreementParty"]] = relationship(back_populates="agreement", cascade="all, delete-orphan",
+                                                               lazy="selectin")
+    # The parties that accepted: the only ones anything else may treat as parties (read, obligations,
+    # approvals, departments, search readers). Read-only; expire it after a consent changes.
+    parties: Mapped[list["AgreementParty"]] = relationship(
+        primaryjoin="and_(Agreement.id == AgreementParty.agreement_id, AgreementParty.consent == 'accepted')",
+        viewonly=True, lazy="selectin")
     revisions: Mapped[list["AgreementRevision"]] = relationship(
         back_populates="agreement", order_by="AgreementRevision.number", cascade="all, delete-orphan",
         passive_deletes=True)
 
     @property
     def party_ids(self) -> set[int]:
+        """The accepted parties' ids."""
         return {p.party_id for p in self.parties}
+
+    @property
+    def pending(self) -> list["AgreementParty"]:
+        return [p for p in self.invitations if p.consent is PartyConsent.PENDING]
 
 
 class AgreementParty(Base):
@@ -69,9 +89,16 @@ class AgreementParty(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id", ondelete="CASCADE"), index=True)
     party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
+    consent: Mapped[PartyConsent] = mapped_column(_enum(PartyConsent, 20), default=PartyConsent.ACCEPTED)
+    invited_by_party_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"), default=None)
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
 
-    agreement: Mapped[Agreement] = relationship(back_populates="parties")
-    party: Mapped[Party] = relationship(lazy="joined")
+    agreement: Mapped[Agreement] = relationship(back_populates="invitations")
+    party: Mapped[Party] = relationship(lazy="joined", foreign_keys=[party_id])
+    invited_by_party: Mapped[Party | None] = relationship(foreign_keys=[invited_by_party_id])
+    invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
 
 
 class AgreementRevision(Base):

@@ -27,7 +27,7 @@ from sqlalchemy.orm import selectinload
 
 from portal import access
 from portal.access import Actor, require
-from portal.errors import Conflict, InvalidInput, NotFound
+from portal.errors import Conflict, Forbidden, InvalidInput, NotFound
 from portal.extensions import db
 from portal.i18n import N_
 from portal.models import (
@@ -40,7 +40,9 @@ from portal.models import (
     AgreementRevision,
     AgreementStatus,
     AgreementType,
+    Department,
     Document,
+    PartyConsent,
     Party,
     PartyKind,
     User,
@@ -48,6 +50,7 @@ from portal.models import (
 from portal.models.base import MAX_INT
 from portal.services.agreement_pdf import render_agreement
 from portal.services.audit import record_event
+from portal.services.section_data import readable_section_data, validate_section_data
 from portal.services.documents import upload_document
 from portal.services.jobs import INDEX_AGREEMENT, enqueue
 from portal.services.parties import find_municipality
@@ -132,15 +135,49 @@ def get_revision(agreement: Agreement, number: int | None = None) -> AgreementRe
 
 
 def sections_of(revision: AgreementRevision) -> list[dict[str, Any]]:
+    """The sections in order, as pages and the API show them: typed data only where well-formed
+    (a revision stored before the data was checked must not break a page)."""
     content = revision.content
-    return [{"id": sid, **content["sections"][sid]} for sid in content["order"]]
+    return [_readable_section(sid, content["sections"][sid]) for sid in content["order"]]
+
+
+def _readable_section(sid: str, section: dict[str, Any]) -> dict[str, Any]:
+    kind = section.get("kind") if isinstance(section.get("kind"), str) else "text"
+    return {**section, "id": sid, "kind": kind, "heading": _as_text(section.get("heading")),
+            "text": _as_text(section.get("text")), "data": readable_section_data(kind, section.get("data"))}
+
+
+def _as_text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def list_agreements(actor: Actor) -> list[Agreement]:
-    parties = access.party_ids_of(actor) or {-1}
-    stmt = (select(Agreement).join(AgreementParty).where(AgreementParty.party_id.in_(parties)).distinct()
+    stmt = (select(Agreement).where(access.agreement_read_clause(actor))
             .options(selectinload(Agreement.parties)).order_by(Agreement.id.desc()))
     return [a for a in db.session.scalars(stmt) if access.can(actor, "agreement:read", a)]
+
+
+def list_invitations(actor: Actor) -> list[Agreement]:
+    """Agreements that named one of the actor's parties, which has not answered yet."""
+    stmt = select(Agreement).where(access.agreement_invitation_clause(actor)).order_by(Agreement.id.desc())
+    return [a for a in db.session.scalars(stmt) if access.can(actor, "agreement:invitation", a)]
+
+
+def get_agreement_or_invitation(actor: Actor, agreement_id: int) -> Agreement:
+    """The agreement for its parties' users, or for users of an invited party that has not answered
+    yet (who may see only the invitation: ask `agreement:read` before showing more)."""
+    agreement = db.session.get(Agreement, agreement_id)
+    if agreement is None:
+        raise NotFound()
+    if not access.can(actor, "agreement:invitation", agreement):
+        require(actor, "agreement:read", agreement)
+    return agreement
+
+
+def invitation_of(actor: Actor, agreement: Agreement) -> list[AgreementParty]:
+    """The actor's pending parties' invitations to `agreement` (who invited them, when)."""
+    mine = access.party_ids_of(actor)
+    return [link for link in agreement.pending if link.party_id in mine]
 
 
 # --- creating ---------------------------------------------------------------------------------
@@ -184,6 +221,7 @@ def create_agreement(actor: Actor, data: dict[str, Any]) -> Agreement:
         (o for o in organisations if access.can(actor, "agreement:create", o)), None)
     if initiator is None:
         require(actor, "agreement:create", organisations[0])
+        initiator = municipality  # only the system gets here (it may create for anyone)
     sections = STRATEGIC_TEMPLATE if kind in (AgreementType.STRATEGISK, AgreementType.INDIVIDUEL) else [
         ("Aftale", "text", "", {})]
     content = {"order": [], "sections": {}}
@@ -193,17 +231,51 @@ def create_agreement(actor: Actor, data: dict[str, Any]) -> Agreement:
         content["sections"][sid] = _section(heading, section_kind, text, dict(section_data))
     agreement = Agreement(title=title, type=kind, term_start=term_start, term_end=term_end, head=1,
                           created_by_id=actor.id if isinstance(actor, User) else None)
-    agreement.parties = [AgreementParty(party_id=municipality.id)] + [AgreementParty(party_id=o.id) for o in organisations]
+    # The municipality is a party to every agreement (it already supervises every organisation, and
+    # nothing binds it before its signatory approves). An organisation is only invited, whoever names
+    # it, the municipality too: taking part shows its departments to the other parties and gives it
+    # obligations, so it consents itself, unless the creator edits for it (and so consents here).
+    invited_by = actor.id if isinstance(actor, User) else None
+    agreement.invitations = [AgreementParty(party_id=municipality.id, consent=PartyConsent.ACCEPTED)] + [
+        AgreementParty(party_id=o.id, invited_by_party_id=initiator.id, invited_by_id=invited_by,
+                       consent=PartyConsent.ACCEPTED if access.consents_for(actor, o.id) else PartyConsent.PENDING)
+        for o in organisations]
     db.session.add(agreement)
     db.session.flush()
+    db.session.expire(agreement, ["parties"])
     db.session.add(AgreementRevision(agreement_id=agreement.id, number=1, content=content,
                                      changed_sections=list(content["order"]), content_hash=content_hash(content),
                                      created_by_id=agreement.created_by_id, note="Oprettet"))
     enqueue(INDEX_AGREEMENT, agreement.id)
     record_event(actor, "agreement.create", "agreement", agreement.id, party_id=municipality.id,
-                 after={"title": title, "type": kind.value, "parties": sorted(agreement.party_ids)})
+                 after={"title": title, "type": kind.value, "parties": sorted(agreement.party_ids),
+                        "invited": sorted(p.party_id for p in agreement.pending)})
     return agreement
 
+
+def respond_to_invitation(actor: Actor, agreement_id: int, *, accept: bool) -> list[int]:
+    """Accept (the party joins: it sees the agreement and the others see its departments) or decline
+    the invitation, for every pending party the actor answers for; returns those parties' ids.
+
+    A declined party leaves the agreement; the parties that remain may then bring it into force.
+    """
+    agreement = get_agreement(actor, agreement_id, "agreement:invitation")
+    if not access.can(actor, "agreement:respond", agreement):
+        raise Forbidden("Kun jeres redaktører, underskrivere og administratorer kan svare på invitationen.")
+    party_ids = access.responding_parties(actor, agreement)
+    consent = PartyConsent.ACCEPTED if accept else PartyConsent.DECLINED
+    for link in agreement.pending:
+        if link.party_id in party_ids:
+            link.consent, link.decided_at = consent, _now()
+            link.decided_by_id = actor.id if isinstance(actor, User) else None
+            record_event(actor, "agreement." + ("accept" if accept else "decline"), "agreement", agreement.id,
+                         party_id=link.party_id, after={"party": link.party_id})
+    db.session.flush()
+    db.session.expire(agreement, ["parties"])
+    if not accept:
+        _activate_if_approved(agreement)
+    enqueue(INDEX_AGREEMENT, agreement.id)
+    return party_ids
 
 def _date(value: Any, field: str, errors: dict[str, str]) -> date | None:
     if value in (None, ""):
@@ -258,6 +330,7 @@ def update_agreement(actor: Actor, agreement_id: int, changes: dict[str, dict[st
         raise InvalidInput(fields={"base_revision": "Ukendt revision."})
     base = get_revision(agreement, base_revision).content
     head = get_revision(agreement, agreement.head).content
+    changes = _validated(agreement, head, changes)
     new = json.loads(json.dumps(head))
     changed: list[str] = []
     conflicts: list[dict[str, Any]] = []
@@ -295,6 +368,42 @@ def update_agreement(actor: Actor, agreement_id: int, changes: dict[str, dict[st
     if not changed:
         return None
     return _write_revision(actor, agreement, new, changed, based_on=base_revision, note=note)
+
+
+def _validated(agreement: Agreement, head: dict[str, Any], changes: dict[str, dict[str, Any]]
+               ) -> dict[str, dict[str, Any]]:
+    """The changes with their typed data checked against each section's kind; InvalidInput naming
+    every bad field (`sections.<id>.data.<key>`) otherwise. Nothing is merged before this passes."""
+    errors: dict[str, str] = {}
+    result: dict[str, dict[str, Any]] = {}
+    departments: dict[int, str] | None = None
+    for sid, fields in changes.items():
+        if not isinstance(fields, dict):
+            errors[f"sections.{sid}"] = "Et objekt med text, heading og data."
+            continue
+        result[sid] = dict(fields)
+        if "data" not in fields:
+            continue
+        section = head["sections"].get(sid)
+        if section is None:
+            continue  # the merge answers for sections that are gone
+        if departments is None:
+            departments = _department_ids(agreement)
+        data, problems = validate_section_data(section.get("kind", "text"), fields["data"], f"sections.{sid}.data",
+                                               departments)
+        errors.update(problems)
+        result[sid]["data"] = data
+    if errors:
+        first = next(iter(errors))
+        raise InvalidInput(f"Afsnittets tal er ikke gyldige: {first}: {errors[first]}", fields=errors)
+    return result
+
+
+def _department_ids(agreement: Agreement) -> dict[int, str]:
+    """id → label ("LBF name") of the departments of the agreement's organisations."""
+    organisations = [p.party_id for p in agreement.parties if p.party.kind is PartyKind.ORGANISATION]
+    return {d.id: f"{d.lbf_number} {d.name}" for d in db.session.scalars(
+        select(Department).where(Department.party_id.in_(organisations or [-1])))}
 
 
 def _write_revision(actor: Actor, agreement: Agreement, content: dict[str, Any], changed: list[str], *,
@@ -392,18 +501,30 @@ def approve(actor: Actor, agreement_id: int, revision: int) -> AgreementApproval
                          after={"revision": revision, "hash": target.content_hash})
         approvals.append(existing)
     db.session.flush()
-    approved_parties = set(db.session.scalars(select(AgreementApproval.party_id).where(
-        AgreementApproval.agreement_id == agreement.id, AgreementApproval.revision == revision,
-        AgreementApproval.voided_at.is_(None))))
-    if approved_parties >= agreement.party_ids:
-        from portal.services.obligations import activate_for_agreement  # obligations import agreements
-
-        _set_status(agreement, AgreementStatus.ACTIVE)
-        activate_for_agreement(agreement)
-        enqueue(INDEX_AGREEMENT, agreement.id)
-    else:
+    if not _activate_if_approved(agreement):
         _set_status(agreement, AgreementStatus.AWAITING_APPROVAL)
     return approvals[0]
+
+
+def _activate_if_approved(agreement: Agreement) -> bool:
+    """Bring the agreement into force once every party approved its newest revision and no invited
+    organisation is still to answer (it would otherwise join an agreement it never saw approved)."""
+    if agreement.status is AgreementStatus.ACTIVE:
+        return True
+    if agreement.status not in (AgreementStatus.NEGOTIATION, AgreementStatus.AWAITING_APPROVAL, AgreementStatus.DRAFT) \
+            or agreement.pending:
+        return False
+    approved_parties = set(db.session.scalars(select(AgreementApproval.party_id).where(
+        AgreementApproval.agreement_id == agreement.id, AgreementApproval.revision == agreement.head,
+        AgreementApproval.voided_at.is_(None))))
+    if not approved_parties or not approved_parties >= agreement.party_ids:
+        return False
+    from portal.services.obligations import activate_for_agreement  # obligations import agreements
+
+    _set_status(agreement, AgreementStatus.ACTIVE)
+    activate_for_agreement(agreement)
+    enqueue(INDEX_AGREEMENT, agreement.id)
+    return True
 
 
 def current_approvals(agreement: Agreement) -> list[AgreementApproval]:
@@ -456,10 +577,11 @@ def compare_revisions(agreement: Agreement, old_number: int, new_number: int) ->
         before, after = old["sections"].get(sid), new["sections"].get(sid)
         if before == after:
             continue
-        result.append({"section_id": sid, "heading": (after or before)["heading"],
+        result.append({"section_id": sid, "heading": _as_text((after or before).get("heading")),
                        "added": before is None, "removed": after is None,
-                       "diff_html": word_diff((before or {}).get("text", ""), (after or {}).get("text", "")),
-                       "data_before": (before or {}).get("data"), "data_after": (after or {}).get("data")})
+                       "diff_html": word_diff(_as_text((before or {}).get("text")), _as_text((after or {}).get("text"))),
+                       "data_before": readable_section_data((before or {}).get("kind"), (before or {}).get("data")),
+                       "data_after": readable_section_data((after or {}).get("kind"), (after or {}).get("data"))})
     return result
 
 

@@ -18,6 +18,7 @@ from portal.extensions import db
 from portal.models import AllocationEntry, Department, PartyKind, User
 from portal.services.agreements import get_agreement, get_revision
 from portal.services.audit import record_event
+from portal.services.section_data import readable_section_data
 
 
 @dataclass(frozen=True)
@@ -38,17 +39,23 @@ class AllocationRow:
 
 
 def agreed_share(content: dict[str, Any], department_id: int, year: int) -> tuple[float | None, Any]:
-    """The anvisning share for a department and year: its trappemodel step if placed, else the general share."""
+    """The anvisning share for a department and year: its trappemodel step if placed, else the general share.
+
+    Reads only the well-formed part of each section's data, so data stored before it was checked
+    leaves a figure out rather than breaking the page."""
     general = None
-    for sid in content["order"]:
-        section = content["sections"][sid]
-        data = section.get("data") or {}
+    sections = content.get("sections") if isinstance(content.get("sections"), dict) else {}
+    for sid in content.get("order") or []:
+        section = sections.get(sid)
+        if not isinstance(section, dict):
+            continue
+        data = readable_section_data(section.get("kind"), section.get("data"))
         if section.get("kind") == "trappemodel":
             for step in data.get("steps", []):
-                if int(step.get("department", step.get("department_id", -1)) or -1) == department_id and \
-                        int(step.get("year", 0) or 0) == year and step.get("share_percent") not in (None, ""):
+                if step.get("department_id") == department_id and step.get("year") == year and \
+                        step.get("share_percent") is not None:
                     return float(step["share_percent"]), step.get("step")
-        if section.get("kind") == "allocation" and "share_percent" in data and general is None:
+        if section.get("kind") == "allocation" and data.get("share_percent") is not None and general is None:
             general = float(data["share_percent"])
     return general, None
 

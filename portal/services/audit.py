@@ -9,8 +9,6 @@ through the search per person that answers a GDPR access request (`user_trail`).
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from typing import Any, Final
 from sqlalchemy import and_, func, or_, select
 
 from portal.access import SYSTEM, Actor, require
+from portal.csvexport import write_csv
 from portal.errors import Denial, InvalidInput
 from portal.extensions import db
 from portal.models import AuditEvent, DocumentVersion, Party, User
@@ -160,27 +159,15 @@ def user_trail(actor: Actor, municipality: Party, email: str, *, limit: int, exp
     return UserTrail(email=email, user=user, events=events[:limit], truncated=len(events) > limit)
 
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: object) -> str:
-    """A spreadsheet cell that stays text: e-mail addresses typed at the log-in form are the
-    attacker's choice, and "=HYPERLINK(...)" must not become a formula in Excel."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
-
-
 def _json(values: dict[str, Any] | None) -> str:
     return json.dumps(values, ensure_ascii=False, sort_keys=True, default=str) if values else ""
 
 
 def export_csv(events: list[AuditEvent]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow(["tidspunkt_utc", "hvem", "bruger_id", "handling", "objekttype", "objekt_id", "part_id",
-                     "adresse", "foer", "efter"])
-    for e in events:
-        writer.writerow([_cell(v) for v in (
-            e.at.astimezone(timezone.utc).isoformat(timespec="seconds"), e.actor_label, e.actor_id, e.action,
-            e.object_type, e.object_id, e.party_id, e.address, _json(e.before), _json(e.after))])
-    return out.getvalue()
+    # E-mail addresses typed at the log-in form are the attacker's choice: the writer keeps
+    # "=HYPERLINK(...)" from becoming a formula.
+    return write_csv(["tidspunkt_utc", "hvem", "bruger_id", "handling", "objekttype", "objekt_id", "part_id",
+                      "adresse", "foer", "efter"],
+                     ((e.at.astimezone(timezone.utc).isoformat(timespec="seconds"), e.actor_label, e.actor_id,
+                       e.action, e.object_type, e.object_id, e.party_id, e.address, _json(e.before), _json(e.after))
+                      for e in events))

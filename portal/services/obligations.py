@@ -8,9 +8,7 @@ party may reject (with a reason; the responsible party reports again) or waive (
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -22,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal import access
 from portal.access import Actor, require
+from portal.csvexport import write_csv
 from portal.errors import InvalidInput, NotFound
 from portal.extensions import db
 from portal.i18n import N_
@@ -273,14 +272,11 @@ def open_for_party(party_id: int, *, today: date | None = None) -> list[Occurren
 
 def export_csv(occurrences_: list[Occurrence], today: date | None = None) -> str:
     today = today or date.today()
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow(["forpligtelse", "ansvarlig", "godkender", "frist", "status", "overskredet", "aftale", "bemærkning"])
-    for occ in occurrences_:
-        ob = occ.obligation
-        writer.writerow([ob.title, ob.responsible_party.name, ob.verifying_party.name, occ.due_date.isoformat(),
-                         occ.status.value, "ja" if occ.is_overdue(today) else "nej", ob.agreement_id or "", occ.status_note])
-    return out.getvalue()
+    return write_csv(
+        ["forpligtelse", "ansvarlig", "godkender", "frist", "status", "overskredet", "aftale", "bemærkning"],
+        ((occ.obligation.title, occ.obligation.responsible_party.name, occ.obligation.verifying_party.name,
+          occ.due_date.isoformat(), occ.status.value, "ja" if occ.is_overdue(today) else "nej",
+          occ.obligation.agreement_id or "", occ.status_note) for occ in occurrences_))
 
 
 # --- workflow ----------------------------------------------------------------------------------

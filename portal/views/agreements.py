@@ -33,6 +33,7 @@ from portal.extensions import db
 from portal.models import Agreement, AgreementComment, AgreementType, PartyKind, User
 from portal.services import agreements as agreement_service
 from portal.services import parties as party_service
+from portal.services.section_data import readable_section_data
 from portal.uow import unit_of_work
 from portal.web import current_actor, settings
 
@@ -86,8 +87,8 @@ def _number(raw: str, key: str, errors: dict[str, str], *, low: float, high: flo
 
 def form_values(section: Mapping[str, Any]) -> dict[str, Any]:
     """What the edit form shows for a section: every value as the string in its input."""
-    data = section.get("data") or {}
-    values: dict[str, Any] = {"heading": section.get("heading", ""), "text": section.get("text") or ""}
+    data = readable_section_data(section.get("kind"), section.get("data"))
+    values: dict[str, Any] = {"heading": _text(section.get("heading", "")), "text": _text(section.get("text") or "")}
     if section.get("kind") == "allocation":
         values["figures"] = {key: _text(data[key]) for key in ALLOCATION_KEYS if key in data} or {"share_percent": ""}
     elif section.get("kind") == "trappemodel":
@@ -187,13 +188,14 @@ def read_edit_form(form: MultiDict[str, str], base: dict[str, Any], labels: dict
             fields["heading"] = posted["heading"]
         if "text" in posted and posted["text"] != shown["text"]:
             fields["text"] = posted["text"]
+        # Built on the well-formed part of the stored data, so saving the form repairs a section
+        # that holds data stored before it was checked.
+        stored = readable_section_data(section.get("kind"), section.get("data"))
         if "figures" in posted and posted["figures"] != shown.get("figures"):
-            fields["data"] = {**(section.get("data") or {}), **_figures_data(sid, posted["figures"], errors)}
+            fields["data"] = {**stored, **_figures_data(sid, posted["figures"], errors)}
         if "steps" in posted and posted["steps"] != shown.get("steps"):
-            known = {_text(row.get("department_id")): str(row.get("department", ""))
-                     for row in (section.get("data") or {}).get("steps") or [] if isinstance(row, dict)}
-            fields["data"] = {**(section.get("data") or {}),
-                              "steps": _steps_data(sid, posted["steps"], {**known, **labels}, errors)}
+            known = {_text(row.get("department_id")): str(row.get("department", "")) for row in stored.get("steps", [])}
+            fields["data"] = {**stored, "steps": _steps_data(sid, posted["steps"], {**known, **labels}, errors)}
         if fields:
             changes[sid] = fields
     return changes, values, errors
@@ -349,6 +351,7 @@ def _render_conflict(agreement: Agreement, base: Any, changes: dict[str, dict[st
 def index() -> Any:
     actor = current_actor()
     return render_template("agreements/index.html", agreements=agreement_service.list_agreements(actor),
+                           invitations=agreement_service.list_invitations(actor),
                            creating_parties=_creating_parties(actor))
 
 
@@ -384,7 +387,29 @@ def create() -> Any:
 @bp.route("/aftaler/<int:agreement_id>")
 @login_required
 def show(agreement_id: int) -> Any:
-    return _render_show(agreement_service.get_agreement(current_actor(), agreement_id))
+    actor = current_actor()
+    agreement = agreement_service.get_agreement_or_invitation(actor, agreement_id)
+    if not access.can(actor, "agreement:read", agreement):
+        return render_template("agreements/invitation.html", agreement=agreement,
+                               invitations=agreement_service.invitation_of(actor, agreement))
+    return _render_show(agreement)
+
+
+@bp.route("/aftaler/<int:agreement_id>/invitation", methods=["POST"])
+@login_required
+def respond(agreement_id: int) -> Any:
+    """Accept or decline taking part, for the actor's invited parties."""
+    answer = request.form.get("answer")
+    if answer not in ("accept", "decline"):
+        raise InvalidInput(gettext("Vælg at acceptere eller afslå."))
+    accept = answer == "accept"
+    with unit_of_work():
+        agreement_service.respond_to_invitation(current_actor(), agreement_id, accept=accept)
+    if accept:
+        flash(gettext("I er nu part i aftalen."), "success")
+        return redirect(url_for("agreements.show", agreement_id=agreement_id))
+    flash(gettext("I har afslået at være part i aftalen."), "success")
+    return redirect(url_for("agreements.index"))
 
 
 @bp.route("/aftaler/<int:agreement_id>/rediger", methods=["GET", "POST"])
