@@ -24,6 +24,9 @@ from portal.migrate import upgrade
 from portal.models import Base
 from portal.services import auth as auth_service
 
+# A real OpenSearch node for the tests that need one (see tests/opensearch_node.py).
+pytest_plugins = ["tests.opensearch_node"]
+
 POSTGRES_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
 SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
 
