@@ -34,6 +34,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -268,9 +269,8 @@ def opensearch_url() -> str:
     try:
         return _shared.url()
     except NodeUnavailable as exc:
-        if _in_ci():
-            pytest.fail(f"CI needs a real OpenSearch node: {exc}", pytrace=False)
-        pytest.skip(str(exc))
+        _unavailable(exc)
+        raise  # not reached: skip and fail raise
 
 
 def uses_opensearch(item: pytest.Item) -> bool:
@@ -307,3 +307,26 @@ def with_prefix(url: str, prefix: str) -> str:
     index prefix `prefix`: http://u:p@h:9200/x?ca=F → http://u:p@h:9200/PREFIX?ca=F."""
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, f"/{prefix}", parts.query, ""))
+
+
+def _unavailable(exc: Exception) -> None:
+    if _in_ci():
+        pytest.fail(f"CI needs a real OpenSearch node: {exc}", pytrace=False)
+    pytest.skip(str(exc))
+
+
+@pytest.fixture
+def private_opensearch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenSearchNode]:
+    """A node of the test's own (not the shared one), started and answering; the test may
+    kill it and start it again on the same folder and port. Skips (fails under CI) where
+    no node can be started."""
+    node = OpenSearchNode(tmp_path_factory.mktemp("opensearch-private"))
+    try:
+        node.start().wait_ready()
+    except NodeUnavailable as exc:
+        node.stop()
+        _unavailable(exc)
+    try:
+        yield node
+    finally:
+        node.stop()
