@@ -25,6 +25,9 @@ from portal.models import Base
 from portal.services import auth as auth_service
 from tests.servers import missing
 
+# A real OpenSearch node for the tests that need one (see tests/opensearch_node.py).
+pytest_plugins = ["tests.opensearch_node"]
+
 POSTGRES_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
 SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
 

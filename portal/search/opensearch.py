@@ -20,9 +20,11 @@ than a few seconds is of no use to a person waiting for it.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -188,35 +190,96 @@ def _bulk_index(client: OpenSearch, index: str, records: Iterable[SearchRecord])
             helpers.bulk(client, actions, request_timeout=BULK_TIMEOUT_SECONDS)
 
 
-class OpenSearchIndex:
-    """SearchIndex on OpenSearch. See the module docstring.
+@dataclass(frozen=True)
+class ClusterURL:
+    """What a PORTAL_SEARCH_URL for OpenSearch says (see `parse_url`)."""
 
-    URL: http(s)://[user:password@]host:port[/prefix][?verify_certs=false&ca_certs=PATH]"""
+    host: str  # scheme://host:port, without credentials: safe to log
+    prefix: str
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    ca_file: str | None = None
 
-    def __init__(self, url: str) -> None:
-        parts = urlsplit(url)
-        prefix = parts.path.strip("/") or DEFAULT_PREFIX
-        if not _PREFIX_RE.match(prefix):
-            raise ValueError(f"invalid OpenSearch index prefix {prefix!r}: use a-z, 0-9, '-' and '_'")
-        options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        port = parts.port or (443 if parts.scheme == "https" else 9200)
-        self.alias = prefix
-        self._host = f"{parts.scheme}://{parts.hostname}:{port}"
+    def client(self, timeout: float = SEARCH_TIMEOUT_SECONDS) -> OpenSearch:
         kwargs: dict[str, Any] = {
-            "hosts": [self._host],
-            "timeout": SEARCH_TIMEOUT_SECONDS,
+            "hosts": [self.host],
+            "timeout": timeout,
             "max_retries": 1,
             "retry_on_timeout": False,
             "http_compress": True,
         }
-        if parts.username:
-            kwargs["http_auth"] = (unquote(parts.username), unquote(parts.password or ""))
-        if parts.scheme == "https":
-            kwargs["verify_certs"] = options.get("verify_certs", "true").lower() != "false"
+        if self.username is not None:
+            kwargs["http_auth"] = (self.username, self.password or "")
+        if self.host.startswith("https://"):
+            # Certificates are always verified: against the given CA file, else the
+            # system's store. There is deliberately no switch to turn that off.
+            kwargs["use_ssl"] = True
+            kwargs["verify_certs"] = True
             kwargs["ssl_show_warn"] = False
-            if "ca_certs" in options:
-                kwargs["ca_certs"] = options["ca_certs"]
-        self._client = OpenSearch(**kwargs)
+            kwargs["ca_certs"] = self.ca_file or _default_ca_file()
+        return OpenSearch(**kwargs)
+
+
+def _default_ca_file() -> str | None:
+    explicit = os.environ.get("SSL_CERT_FILE")
+    if explicit:
+        return explicit
+    try:
+        import certifi
+    except ImportError:  # pragma: no cover - certifi comes with opensearch-py's requests/urllib3 users
+        return None
+    return str(certifi.where())
+
+
+def parse_url(url: str) -> ClusterURL:
+    """`http(s)://[user:password@]host[:port][/prefix][?ca=/path/to/ca.pem]`.
+
+    The prefix (default "aftaleportalen") names the alias and its indices. User and
+    password are percent-decoded (write "@" as %40, ":" as %3A). `ca` is the PEM file of
+    the certificate authority that signed the cluster's certificate (a private CA, as
+    OpenSearch's security plugin sets up); without it the system's CAs are trusted. The
+    port defaults to 9200 for http and 443 for https (a managed cluster)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"OpenSearch URL must start with http:// or https://, not {parts.scheme or url!r}")
+    if not parts.hostname:
+        raise ValueError("OpenSearch URL has no host")
+    prefix = parts.path.strip("/") or DEFAULT_PREFIX
+    if not _PREFIX_RE.match(prefix):
+        raise ValueError(f"invalid OpenSearch index prefix {prefix!r}: use a-z, 0-9, '-' and '_'")
+    options = {key: values[-1] for key, values in parse_qs(parts.query, keep_blank_values=True).items()}
+    unknown = sorted(set(options) - {"ca"})
+    if unknown:
+        raise ValueError(f"unknown OpenSearch URL option(s): {', '.join(unknown)} (known: ca)")
+    ca_file = options.get("ca") or None
+    if ca_file is not None and parts.scheme != "https":
+        raise ValueError("OpenSearch URL option ca needs https://")
+    if ca_file is not None and not os.path.isfile(ca_file):
+        raise ValueError(f"OpenSearch CA file {ca_file!r} does not exist")
+    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    return ClusterURL(
+        host=f"{parts.scheme}://{host}:{parts.port or (443 if parts.scheme == 'https' else 9200)}",
+        prefix=prefix,
+        username=unquote(parts.username) if parts.username is not None else None,
+        password=unquote(parts.password) if parts.password is not None else None,
+        ca_file=ca_file,
+    )
+
+
+def client_for(url: str, timeout: float = SEARCH_TIMEOUT_SECONDS) -> OpenSearch:
+    """A client for the cluster of an OpenSearch URL (for tools and tests)."""
+    return parse_url(url).client(timeout)
+
+
+class OpenSearchIndex:
+    """SearchIndex on OpenSearch. See the module docstring; the URL is read by
+    `parse_url`."""
+
+    def __init__(self, url: str) -> None:
+        target = parse_url(url)
+        self.alias = target.prefix
+        self._host = target.host
+        self._client = target.client(SEARCH_TIMEOUT_SECONDS)
         self._known_to_exist = False
 
     # --- lifecycle ------------------------------------------------------------------

@@ -1,14 +1,15 @@
 """Fixtures for the search contract suite.
 
-`corpus` is a fresh, empty index per test on every engine present: the embedded engine
-always (in tmp_path); OpenSearch only when PORTAL_TEST_OPENSEARCH_URL is set (each test
-gets its own index prefix, removed afterwards), else those runs are skipped with the
-reason. Tests arrange their own few Danish pages with `corpus.page(...)`.
+`corpus` is a fresh, empty index per test on every engine: the embedded engine in
+tmp_path, and OpenSearch: the cluster in PORTAL_TEST_OPENSEARCH_URL, or else the test
+node that tests/opensearch_node.py starts (each test gets its own index prefix, removed
+afterwards). Without Java/Maven and without that variable the OpenSearch runs skip with
+the reason (under CI they fail). Tests arrange their own few Danish pages with
+`corpus.page(...)`.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
@@ -17,18 +18,14 @@ from typing import Any
 
 import pytest
 
+from tests.opensearch_node import opensearch_url, with_prefix
+
 from portal.search import SearchIndex, SearchQuery, SearchRecord, SearchResults, open_index
 
-OPENSEARCH_URL = os.environ.get("PORTAL_TEST_OPENSEARCH_URL", "").rstrip("/")
-OPENSEARCH_SKIP = "OpenSearch contract run skipped: PORTAL_TEST_OPENSEARCH_URL is not set (e.g. http://localhost:9200)."
 ENGINES = ["embedded", "opensearch"]
 
 PUBLIC = frozenset({"public"})
 ORG3_STAFF = frozenset({"public", "authenticated", "party:3"})
-
-
-def pytest_report_header() -> str:
-    return "search engines: embedded" + (f", opensearch at {OPENSEARCH_URL}" if OPENSEARCH_URL else f" ({OPENSEARCH_SKIP})")
 
 
 class Corpus:
@@ -84,10 +81,10 @@ class Corpus:
         return [hit.document_id for hit in self.find(text, readers, **filters).hits]
 
 
-def _opensearch_cleanup(prefix: str) -> None:
-    from opensearchpy import OpenSearch
+def _opensearch_cleanup(url: str, prefix: str) -> None:
+    from portal.search.opensearch import client_for
 
-    client = OpenSearch(hosts=[OPENSEARCH_URL], timeout=10)
+    client = client_for(url, timeout=10)
     try:
         for name in client.indices.get(index=f"{prefix}-*", ignore_unavailable=True, allow_no_indices=True):
             client.indices.delete(index=name, ignore_unavailable=True)
@@ -97,8 +94,8 @@ def _opensearch_cleanup(prefix: str) -> None:
 
 @pytest.fixture(params=ENGINES)
 def engine(request: pytest.FixtureRequest) -> str:
-    if request.param == "opensearch" and not OPENSEARCH_URL:
-        pytest.skip(OPENSEARCH_SKIP)
+    if request.param == "opensearch":
+        opensearch_url()  # waits for the test node; skips (fails under CI) without one
     return request.param
 
 
@@ -108,9 +105,10 @@ def index_url(engine: str, tmp_path: Path) -> Iterator[str]:
     if engine == "embedded":
         yield str(tmp_path / "search")
         return
+    base = opensearch_url()
     prefix = f"aftaleportalen-test-{uuid.uuid4().hex[:12]}"
-    yield f"{OPENSEARCH_URL}/{prefix}"
-    _opensearch_cleanup(prefix)
+    yield with_prefix(base, prefix)
+    _opensearch_cleanup(base, prefix)
 
 
 @pytest.fixture
