@@ -1,7 +1,7 @@
 """Agreement parties consent: a named organisation is pending until it accepts
 
 Revision ID: accagr01
-Revises: jobsobj01
+Revises: accusers01
 Create Date: 2026-12-04
 """
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 import portal.models.base
 
 revision = 'accagr01'
-down_revision = 'jobsobj01'
+down_revision = 'accusers01'
 branch_labels = None
 depends_on = None
 
