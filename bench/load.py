@@ -318,6 +318,17 @@ def prepare(deployment: Deployment) -> None:
                                        "organisations": [party_id]}, timeout=60)
         response.raise_for_status()
         created[party_id] = response.json()["id"]
+    # Each organisation named is invited; one of its writers accepts, so it takes part.
+    writers: dict[int, str] = {}
+    for _, token, _ in Context.tokens:
+        me = requests.get(f"{base}/api/v1/me", headers={"Authorization": f"Bearer {token}"}, timeout=30).json()
+        for m in me["memberships"]:
+            if m["role"] in ("editor", "signatory", "admin"):
+                writers.setdefault(m["party_id"], token)
+    for party_id, agreement_id in created.items():
+        if party_id in writers:
+            requests.post(f"{base}/api/v1/agreements/{agreement_id}/invitation", json={"accept": True}, timeout=60,
+                          headers={"Authorization": f"Bearer {writers[party_id]}"}).raise_for_status()
     for email, token, _ in Context.tokens:
         me = requests.get(f"{base}/api/v1/me", headers={"Authorization": f"Bearer {token}"}, timeout=30).json()
         writes = [m for m in me["memberships"] if m["role"] in ("editor", "signatory", "admin")]

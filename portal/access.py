@@ -411,6 +411,11 @@ def _agreement_invitation(actor: Actor, agreement: Agreement) -> bool:
     return bool(_pending_roles(actor, agreement))
 
 
+def invited_parties(actor: Actor, agreement: Agreement) -> list[int]:
+    """The actor's parties that the agreement invited and that have not answered."""
+    return sorted(_pending_roles(actor, agreement))
+
+
 def agreement_invitation_clause(actor: Actor) -> ColumnElement[bool]:
     """The SQL condition `_agreement_invitation` states, for lists."""
     if actor is SYSTEM:

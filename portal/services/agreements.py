@@ -176,7 +176,7 @@ def get_agreement_or_invitation(actor: Actor, agreement_id: int) -> Agreement:
 
 def invitation_of(actor: Actor, agreement: Agreement) -> list[AgreementParty]:
     """The actor's pending parties' invitations to `agreement` (who invited them, when)."""
-    mine = access.party_ids_of(actor)
+    mine = access.invited_parties(actor, agreement)
     return [link for link in agreement.pending if link.party_id in mine]
 
 

@@ -49,6 +49,13 @@ def test_two_editors_resolve_a_conflict_in_the_browser(browser, live_server: str
         agreement_url = muni.url
         expect(muni.get_by_role("heading", level=1)).to_have_text(title)
 
+        # The organisation is invited: it sees the invitation only, and accepts to take part.
+        org.goto(agreement_url)
+        expect(org.get_by_text("Kommunal anvisning (LAB § 59, stk. 1)")).to_have_count(0)
+        org.get_by_role("button", name="Acceptér og bliv part").click()
+        org.wait_for_url(agreement_url)
+        expect(org.get_by_text("I er nu part i aftalen.")).to_be_visible()
+
         # Both open the editor; each sees the other in the section they are in.
         muni.goto(f"{agreement_url}/rediger")
         org.goto(f"{agreement_url}/rediger")
