@@ -21,11 +21,12 @@ the municipality, organisations and every user).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from sqlalchemy import ColumnElement, false, or_, select, true
 
 from portal.errors import Denial, Forbidden, NotFound, Unauthenticated
+from portal.extensions import db
 from portal.models import (
     Agreement,
     AgreementComment,
@@ -41,6 +42,7 @@ from portal.models import (
     Membership,
     MembershipInvitation,
     Obligation,
+    Occurrence,
     Party,
     PartyConsent,
     PartyKind,
@@ -48,6 +50,7 @@ from portal.models import (
     User,
     Visibility,
 )
+from portal.models.base import MAX_INT
 
 
 class _System:
@@ -59,6 +62,7 @@ class _System:
 
 SYSTEM: Final = _System()
 Actor = User | _System | None
+_Loaded = TypeVar("_Loaded")
 
 EDIT_ROLES: Final = frozenset({Role.EDITOR, Role.SIGNATORY, Role.ADMIN})
 APPROVE_ROLES: Final = frozenset({Role.SIGNATORY})
@@ -411,6 +415,11 @@ def _agreement_invitation(actor: Actor, agreement: Agreement) -> bool:
     return bool(_pending_roles(actor, agreement))
 
 
+def _agreement_open(actor: Actor, agreement: Agreement) -> bool:
+    """Opening the agreement's page: its parties' users, and an invited party's (who see the invitation only)."""
+    return _agreement_read(actor, agreement) or _agreement_invitation(actor, agreement)
+
+
 def invited_parties(actor: Actor, agreement: Agreement) -> list[int]:
     """The actor's parties that the agreement invited and that have not answered."""
     return sorted(_pending_roles(actor, agreement))
@@ -634,6 +643,7 @@ _RULES: Final[dict[str, tuple[type, Callable[[Actor, Any], bool]]]] = {
     "agreement:approve": (Agreement, _agreement_approve),
     "agreement:export": (Agreement, _agreement_export),
     "agreement:invitation": (Agreement, _agreement_invitation),
+    "agreement:open": (Agreement, _agreement_open),
     "agreement:respond": (Agreement, _agreement_respond),
     "comment:read": (AgreementComment, _comment_read),
     "comment:resolve": (AgreementComment, _comment_resolve),
@@ -694,6 +704,22 @@ def require(actor: Actor, action: str, obj: Any) -> None:
         error.denial = Denial(action, _AUDIT_TYPES.get(type(obj), type(obj).__name__.lower()),
                               str(getattr(obj, "id", "")))
     raise error
+
+
+def load(actor: Actor, model: type[_Loaded], object_id: int | None, action: str) -> _Loaded:
+    """The `model` row with `object_id`, if `actor` may do `action` on it: THE way services and
+    views fetch an object by an id they were given. Absent and not readable answer the same
+    NotFound (an id reveals nothing); readable but not allowed answers Forbidden (`require`)."""
+    found = db.session.get(model, object_id) if isinstance(object_id, int) and 0 < object_id <= MAX_INT else None
+    if found is None:
+        raise NotFound()
+    guard = _GUARDED_BY.get(model)
+    require(actor, action, guard(found) if guard else found)
+    return found
+
+
+# Objects whose permission is their parent's: an obligation's occurrence is read and worked as the obligation.
+_GUARDED_BY: Final[dict[type, Callable[[Any], Any]]] = {Occurrence: lambda occurrence: occurrence.obligation}
 
 
 _READ_ACTION: Final[dict[type, str]] = {Party: "party:read", User: "user:read", Department: "department:read",

@@ -13,9 +13,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from portal.access import SYSTEM
+from portal.access import SYSTEM, load
 from portal.extensions import db
-from portal.models import MailLog, OccurrenceStatus, ReminderSent
+from portal.models import Agreement, MailLog, Occurrence, OccurrenceStatus, ReminderSent
 from portal.services import agreements as agreement_service
 from portal.services import obligations as obligation_service
 from portal.uow import unit_of_work
@@ -94,7 +94,7 @@ def test_another_organisation_cannot_see_or_change_an_obligation(app: Flask, dem
     _approve_all(agreement_id, demo)
     occurrence = _quarterly(demo, agreement_id, date.today()).occurrences[0]
     outsider = demo.user(OUTSIDER)
-    for action in (lambda: obligation_service.get_occurrence(outsider, occurrence.id),
+    for action in (lambda: load(outsider, Occurrence, occurrence.id, "obligation:read"),
                    lambda: obligation_service.report_done(outsider, occurrence.id, comment="", evidence=[{"url": "https://a.dk"}]),
                    lambda: obligation_service.verify(outsider, occurrence.id)):
         with pytest.raises(Exception) as refused:
@@ -233,7 +233,7 @@ def test_allocation_log_compares_offers_with_the_agreed_share_and_flags_shortfal
     agreement_id = _active_agreement(demo)
     org = demo.organisations[0]
     first, second = org.departments[0], org.departments[1]
-    agreement = agreement_service.get_agreement(SYSTEM, agreement_id)
+    agreement = load(SYSTEM, Agreement, agreement_id, "agreement:read")
     revision = agreement_service.get_revision(agreement)
     trappe = next(sid for sid in revision.content["order"] if revision.content["sections"][sid]["kind"] == "trappemodel")
     with unit_of_work():  # department 2 is on a higher step in 2026: 50 % instead of the general 25 %
@@ -262,9 +262,9 @@ def test_allocation_log_compares_offers_with_the_agreed_share_and_flags_shortfal
 
 def test_obligations_are_searchable_by_their_parties_only(app: Flask, demo: DemoData) -> None:
     from indexer.maintenance import compare
-    from portal.search import SearchQuery
-    from portal.backends import search_index
     from portal import access
+    from portal.backends import search_index
+    from portal.search import SearchQuery
     from tests.indexing_helpers import drain
 
     agreement_id = _active_agreement(demo)

@@ -15,9 +15,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from portal.access import SYSTEM
+from portal.access import SYSTEM, load
 from portal.extensions import db
-from portal.models import ApiToken, Job, Role
+from portal.models import Agreement, ApiToken, Job, Role
 from portal.services import agreements as agreement_service
 from portal.services import auth as auth_service
 from portal.services import dialogue as dialogue_service
@@ -89,7 +89,7 @@ class Ctx:
     def comment(self, *, suggestion: str | None = None) -> int:
         """A fresh comment (or suggestion) by org1's editor on a new agreement's first section."""
         agreement_id = self.agreement()
-        agreement = agreement_service.get_agreement(SYSTEM, agreement_id)
+        agreement = load(SYSTEM, Agreement, agreement_id, "agreement:read")
         section = agreement_service.get_revision(agreement).content["order"][0]
         editor = self.demo.user("redaktoer@fjordby-boligselskab.dk")
         with unit_of_work():

@@ -8,16 +8,18 @@ from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 
+from portal.access import load
 from portal.downloads import send_version
 from portal.errors import InvalidInput, NotFound, Unauthenticated, UnsupportedMediaType
+from portal.models import Agreement, Document, Party
 from portal.models.base import MAX_INT
 from portal.services import agreements as agreement_service
 from portal.services import documents as document_service
 from portal.services import obligations as obligation_service
 from portal.services import parties as party_service
 from portal.services import search as search_service
-from portal.services.uploads import check_declared_size
 from portal.services.auth import user_for_token
+from portal.services.uploads import check_declared_size
 from portal.uow import unit_of_work
 from portal.web import current_actor
 
@@ -132,7 +134,7 @@ def create_document() -> Any:
 
 @bp.route("/documents/<int:document_id>")
 def get_document(document_id: int) -> Any:
-    return jsonify(_document_json(document_service.get_document(current_actor(), document_id)))
+    return jsonify(_document_json(load(current_actor(), Document, document_id, "document:read")))
 
 
 @bp.route("/documents/<int:document_id>/file")
@@ -236,7 +238,7 @@ def create_agreement() -> Any:
 
 @bp.route("/agreements/<int:agreement_id>")
 def get_agreement(agreement_id: int) -> Any:
-    return jsonify(_agreement_json(agreement_service.get_agreement(current_actor(), agreement_id)))
+    return jsonify(_agreement_json(load(current_actor(), Agreement, agreement_id, "agreement:read")))
 
 
 def _is_section_change(change: Any) -> bool:
@@ -261,7 +263,7 @@ def patch_agreement(agreement_id: int) -> Any:
     except agreement_service.AgreementConflict as exc:
         return jsonify({"error": {"code": exc.code, "message": exc.message}, "head_revision": exc.head,
                         "conflicts": exc.conflicts, "unsaved": exc.unsaved}), 409
-    agreement = agreement_service.get_agreement(current_actor(), agreement_id)
+    agreement = load(current_actor(), Agreement, agreement_id, "agreement:read")
     return jsonify({"revision": revision.number if revision else agreement.head, "changed": revision is not None,
                     "revision_hash": agreement_service.get_revision(agreement).content_hash})
 
@@ -281,7 +283,7 @@ def add_agreement_section(agreement_id: int) -> Any:
     with unit_of_work():
         section_id = agreement_service.add_section(current_actor(), agreement_id, body["heading"], base_revision=base,
                                                    after=body.get("after"))
-    agreement = agreement_service.get_agreement(current_actor(), agreement_id)
+    agreement = load(current_actor(), Agreement, agreement_id, "agreement:read")
     return jsonify({"section_id": section_id, "revision": agreement.head}), 201
 
 
@@ -297,7 +299,7 @@ def _invitation_json(agreement: Any) -> dict[str, Any]:
 
 @bp.route("/agreements/<int:agreement_id>/invitation")
 def get_invitation(agreement_id: int) -> Any:
-    return jsonify(_invitation_json(agreement_service.get_agreement_or_invitation(current_actor(), agreement_id)))
+    return jsonify(_invitation_json(load(current_actor(), Agreement, agreement_id, "agreement:open")))
 
 
 @bp.route("/agreements/<int:agreement_id>/invitation", methods=["POST"])
@@ -318,7 +320,7 @@ def approve_agreement(agreement_id: int) -> Any:
         raise InvalidInput(fields={"revision": "Angiv revisionen, der godkendes."})
     with unit_of_work():
         agreement_service.approve(current_actor(), agreement_id, revision)
-    agreement = agreement_service.get_agreement(current_actor(), agreement_id)
+    agreement = load(current_actor(), Agreement, agreement_id, "agreement:read")
     return jsonify(_agreement_json(agreement)), 201
 
 
@@ -359,7 +361,7 @@ def list_obligations() -> Any:
         party = party_service.find_party_by_reference(request.args["party"])
         if party is None:
             raise NotFound()
-        party_id = party_service.get_party(actor, party.id).id
+        party_id = load(actor, Party, party.id, "party:read").id
     status = request.args.get("status", "").strip() or None
     if status is not None and status != "overdue" and status not in {s.value for s in obligation_service.OccurrenceStatus}:
         raise InvalidInput(fields={"status": "Ukendt status."})

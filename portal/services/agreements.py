@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from portal import access
-from portal.access import Actor, require
+from portal.access import Actor, load, require
 from portal.errors import Conflict, Forbidden, InvalidInput, NotFound
 from portal.extensions import db
 from portal.i18n import N_
@@ -42,19 +42,19 @@ from portal.models import (
     AgreementType,
     Department,
     Document,
-    PartyConsent,
     Party,
+    PartyConsent,
     PartyKind,
     User,
 )
 from portal.models.base import MAX_INT
+from portal.models.base import utcnow as _now
 from portal.services.agreement_pdf import render_agreement
 from portal.services.audit import record_event
-from portal.services.section_data import readable_section_data, validate_section_data
 from portal.services.documents import upload_document
 from portal.services.jobs import INDEX_AGREEMENT, enqueue
 from portal.services.parties import find_municipality
-from portal.models.base import utcnow as _now
+from portal.services.section_data import readable_section_data, validate_section_data
 
 TYPE_LABELS = {
     AgreementType.STRATEGISK: N_("Strategisk aftale om udlejning og balancerede byer"),
@@ -117,14 +117,6 @@ def content_hash(content: dict[str, Any]) -> str:
 
 # --- loading ----------------------------------------------------------------------------
 
-def get_agreement(actor: Actor, agreement_id: int, action: str = "agreement:read") -> Agreement:
-    agreement = db.session.get(Agreement, agreement_id)
-    if agreement is None:
-        raise NotFound()
-    require(actor, action, agreement)
-    return agreement
-
-
 def get_revision(agreement: Agreement, number: int | None = None) -> AgreementRevision:
     number = agreement.head if number is None else number
     revision = db.session.scalar(select(AgreementRevision).where(
@@ -161,17 +153,6 @@ def list_invitations(actor: Actor) -> list[Agreement]:
     """Agreements that named one of the actor's parties, which has not answered yet."""
     stmt = select(Agreement).where(access.agreement_invitation_clause(actor)).order_by(Agreement.id.desc())
     return [a for a in db.session.scalars(stmt) if access.can(actor, "agreement:invitation", a)]
-
-
-def get_agreement_or_invitation(actor: Actor, agreement_id: int) -> Agreement:
-    """The agreement for its parties' users, or for users of an invited party that has not answered
-    yet (who may see only the invitation: ask `agreement:read` before showing more)."""
-    agreement = db.session.get(Agreement, agreement_id)
-    if agreement is None:
-        raise NotFound()
-    if not access.can(actor, "agreement:invitation", agreement):
-        require(actor, "agreement:read", agreement)
-    return agreement
 
 
 def invitation_of(actor: Actor, agreement: Agreement) -> list[AgreementParty]:
@@ -259,7 +240,7 @@ def respond_to_invitation(actor: Actor, agreement_id: int, *, accept: bool) -> l
 
     A declined party leaves the agreement; the parties that remain may then bring it into force.
     """
-    agreement = get_agreement(actor, agreement_id, "agreement:invitation")
+    agreement = load(actor, Agreement, agreement_id, "agreement:invitation")
     if not access.can(actor, "agreement:respond", agreement):
         raise Forbidden("Kun jeres redaktører, underskrivere og administratorer kan svare på invitationen.")
     party_ids = access.responding_parties(actor, agreement)
@@ -324,7 +305,7 @@ def update_agreement(actor: Actor, agreement_id: int, changes: dict[str, dict[st
     Returns the new revision, or None when nothing changed. Raises AgreementConflict when
     another revision changed the same lines since `base_revision` (nothing is saved then).
     """
-    agreement = get_agreement(actor, agreement_id, "agreement:update")
+    agreement = load(actor, Agreement, agreement_id, "agreement:update")
     db.session.refresh(agreement, with_for_update=db.engine.dialect.name == "postgresql")
     if not 1 <= base_revision <= agreement.head:
         raise InvalidInput(fields={"base_revision": "Ukendt revision."})
@@ -442,7 +423,7 @@ def _set_status(agreement: Agreement, status: AgreementStatus) -> None:
 
 def add_section(actor: Actor, agreement_id: int, heading: str, *, base_revision: int, after: str | None = None) -> str:
     """Add an empty section (at the end, or after section `after`); returns its id."""
-    agreement = get_agreement(actor, agreement_id, "agreement:update")
+    agreement = load(actor, Agreement, agreement_id, "agreement:update")
     heading = heading.strip()
     if not heading:
         raise InvalidInput(fields={"heading": "Skriv en overskrift."})
@@ -459,7 +440,7 @@ def add_section(actor: Actor, agreement_id: int, heading: str, *, base_revision:
 
 
 def start_negotiation(actor: Actor, agreement_id: int) -> Agreement:
-    agreement = get_agreement(actor, agreement_id, "agreement:update")
+    agreement = load(actor, Agreement, agreement_id, "agreement:update")
     if agreement.status is AgreementStatus.DRAFT:
         _set_status(agreement, AgreementStatus.NEGOTIATION)
         record_event(actor, "agreement.negotiate", "agreement", agreement.id)
@@ -468,7 +449,7 @@ def start_negotiation(actor: Actor, agreement_id: int) -> Agreement:
 
 def restore_revision(actor: Actor, agreement_id: int, number: int) -> AgreementRevision:
     """Make an old revision's text the newest, as a new revision (history is never rewritten)."""
-    agreement = get_agreement(actor, agreement_id, "agreement:update")
+    agreement = load(actor, Agreement, agreement_id, "agreement:update")
     old = get_revision(agreement, number)
     head = get_revision(agreement).content
     changed = [sid for sid in set(old.content["order"]) | set(head["order"])
@@ -481,7 +462,7 @@ def restore_revision(actor: Actor, agreement_id: int, number: int) -> AgreementR
 
 def approve(actor: Actor, agreement_id: int, revision: int) -> AgreementApproval:
     """Approve `revision` on behalf of the actor's party; active once every party approved the same one."""
-    agreement = get_agreement(actor, agreement_id, "agreement:approve")
+    agreement = load(actor, Agreement, agreement_id, "agreement:approve")
     if revision != agreement.head:
         raise Conflict("Der er kommet en nyere revision. Læs den, før du godkender.", head_revision=agreement.head)
     roles = access.roles_of(actor)
@@ -519,7 +500,9 @@ def _activate_if_approved(agreement: Agreement) -> bool:
         AgreementApproval.voided_at.is_(None))))
     if not approved_parties or not approved_parties >= agreement.party_ids:
         return False
-    from portal.services.obligations import activate_for_agreement  # obligations import agreements
+    from portal.services.obligations import (
+        activate_for_agreement,  # obligations import agreements
+    )
 
     _set_status(agreement, AgreementStatus.ACTIVE)
     activate_for_agreement(agreement)
@@ -597,7 +580,7 @@ def _acting_party(actor: Actor, agreement: Agreement) -> int:
 
 def add_comment(actor: Actor, agreement_id: int, section_id: str, body: str, *, parent_id: int | None = None,
                 suggestion: str | None = None) -> AgreementComment:
-    agreement = get_agreement(actor, agreement_id, "agreement:comment")
+    agreement = load(actor, Agreement, agreement_id, "agreement:comment")
     head = get_revision(agreement).content
     if section_id not in head["sections"]:
         raise InvalidInput(fields={"section": "Afsnittet findes ikke."})
@@ -666,7 +649,7 @@ PRESENCE_WINDOW = timedelta(seconds=30)
 
 def touch_presence(actor: Actor, agreement_id: int, section_id: str) -> list[str]:
     """Record that the actor edits `section_id` now; returns the names of the others editing it."""
-    agreement = get_agreement(actor, agreement_id, "agreement:update")
+    agreement = load(actor, Agreement, agreement_id, "agreement:update")
     assert isinstance(actor, User)
     row = db.session.scalar(select(AgreementPresence).where(
         AgreementPresence.agreement_id == agreement.id, AgreementPresence.section_id == section_id,
@@ -712,7 +695,7 @@ def export_pdf(actor: Actor, agreement_id: int, *, max_size: int) -> Document:
     A single-organisation agreement belongs to that organisation, shared with the municipality;
     otherwise to the municipality, shared with every party when every organisation is one.
     """
-    agreement = get_agreement(actor, agreement_id, "agreement:export")
+    agreement = load(actor, Agreement, agreement_id, "agreement:export")
     if agreement.status not in (AgreementStatus.ACTIVE, AgreementStatus.EXPIRED):
         raise InvalidInput("Kun en godkendt aftale kan eksporteres.")
     revision = get_revision(agreement)

@@ -12,11 +12,11 @@ from typing import Any
 from sqlalchemy import select
 
 from portal import access
-from portal.access import Actor
+from portal.access import Actor, load
 from portal.errors import InvalidInput
 from portal.extensions import db
-from portal.models import AllocationEntry, Department, PartyKind, User
-from portal.services.agreements import get_agreement, get_revision
+from portal.models import Agreement, AllocationEntry, Department, PartyKind, User
+from portal.services.agreements import get_revision
 from portal.services.audit import record_event
 from portal.services.section_data import readable_section_data
 
@@ -67,7 +67,7 @@ def _departments(agreement: Any) -> list[Department]:
 
 
 def record(actor: Actor, agreement_id: int, data: dict[str, Any]) -> AllocationEntry:
-    agreement = get_agreement(actor, agreement_id, "allocation:record")
+    agreement = load(actor, Agreement, agreement_id, "allocation:record")
     errors: dict[str, str] = {}
     numbers: dict[str, int] = {}
     for field, label in (("department", "afdeling"), ("year", "år"), ("quarter", "kvartal"), ("vacant", "ledige"),
@@ -112,7 +112,7 @@ def record(actor: Actor, agreement_id: int, data: dict[str, Any]) -> AllocationE
 
 def overview(actor: Actor, agreement_id: int, year: int) -> list[AllocationRow]:
     """Every department under the agreement, quarter by quarter for `year`, with agreed share and shortfall."""
-    agreement = get_agreement(actor, agreement_id, "allocation:read")
+    agreement = load(actor, Agreement, agreement_id, "allocation:read")
     content = get_revision(agreement).content
     entries = {(e.department_id, e.quarter): e for e in db.session.scalars(select(AllocationEntry).where(
         AllocationEntry.agreement_id == agreement.id, AllocationEntry.year == year))}

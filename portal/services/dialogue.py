@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from portal import access
-from portal.access import Actor, require
+from portal.access import Actor, load, require
 from portal.errors import InvalidInput, NotFound
 from portal.extensions import db
 from portal.i18n import N_
@@ -72,14 +72,6 @@ def _index(step: DialogueStep) -> int:
 
 
 # --- loading and creating ------------------------------------------------------------------------
-
-def get_dialogue(actor: Actor, dialogue_id: int, action: str = "dialogue:read") -> Dialogue:
-    dialogue = db.session.get(Dialogue, dialogue_id)
-    if dialogue is None:
-        raise NotFound()
-    require(actor, action, dialogue)
-    return dialogue
-
 
 def find_dialogue(party_id: int, year: int) -> Dialogue | None:
     return db.session.scalar(select(Dialogue).where(Dialogue.party_id == party_id, Dialogue.year == year))
@@ -144,7 +136,7 @@ def meeting_minutes(actor: Actor, dialogue: Dialogue) -> Document | None:
 def take_step(actor: Actor, dialogue_id: int, step: DialogueStep | str, *, on: date | None = None,
               note: str = "") -> DialogueEvent:
     """Record that `step` was reached on `on`. Going back to an earlier step needs a note."""
-    dialogue = get_dialogue(actor, dialogue_id)
+    dialogue = load(actor, Dialogue, dialogue_id, "dialogue:read")
     try:
         step = DialogueStep(step)
     except ValueError as exc:
@@ -187,7 +179,7 @@ def next_step(dialogue: Dialogue) -> DialogueStep | None:
 # --- the meeting ---------------------------------------------------------------------------------
 
 def plan_meeting(actor: Actor, dialogue_id: int, data: dict[str, Any]) -> Meeting:
-    dialogue = get_dialogue(actor, dialogue_id, "dialogue:manage")
+    dialogue = load(actor, Dialogue, dialogue_id, "dialogue:manage")
     try:
         starts_at = datetime.fromisoformat(str(data.get("starts_at", "")))
     except ValueError as exc:
@@ -211,7 +203,7 @@ def plan_meeting(actor: Actor, dialogue_id: int, data: dict[str, Any]) -> Meetin
 
 
 def update_agenda(actor: Actor, dialogue_id: int, notes: dict[str, str]) -> Meeting:
-    dialogue = get_dialogue(actor, dialogue_id, "dialogue:manage")
+    dialogue = load(actor, Dialogue, dialogue_id, "dialogue:manage")
     if dialogue.meeting is None:
         raise InvalidInput("Planlæg mødet først.")
     agenda = [dict(item, notes=str(notes.get(item["key"], item["notes"]))) for item in dialogue.meeting.agenda]
@@ -222,7 +214,7 @@ def update_agenda(actor: Actor, dialogue_id: int, notes: dict[str, str]) -> Meet
 
 def attach_minutes(actor: Actor, dialogue_id: int, document_id: int) -> Meeting:
     """Attach the organisation's referat for the year as the meeting's minutes."""
-    dialogue = get_dialogue(actor, dialogue_id, "dialogue:manage")
+    dialogue = load(actor, Dialogue, dialogue_id, "dialogue:manage")
     if dialogue.meeting is None:
         raise InvalidInput("Planlæg mødet først.")
     document = db.session.get(Document, document_id)
@@ -241,7 +233,7 @@ def attach_minutes(actor: Actor, dialogue_id: int, document_id: int) -> Meeting:
 
 def add_meeting_agreement(actor: Actor, dialogue_id: int, data: dict[str, Any]) -> Obligation:
     """An agreement made at the meeting becomes an obligation of the organisation or the municipality."""
-    dialogue = get_dialogue(actor, dialogue_id, "dialogue:manage")
+    dialogue = load(actor, Dialogue, dialogue_id, "dialogue:manage")
     if dialogue.meeting is None:
         raise InvalidInput("Planlæg mødet først.")
     municipality = get_municipality()

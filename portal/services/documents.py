@@ -16,7 +16,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
 from portal import access
-from portal.access import Actor, require
+from portal.access import Actor, load, require
 from portal.backends import object_store
 from portal.errors import InvalidInput, NotFound
 from portal.extensions import db
@@ -33,11 +33,16 @@ from portal.models import (
     User,
     Visibility,
 )
+from portal.models.base import utcnow as _now
 from portal.services.audit import record_event
 from portal.services.jobs import INDEX_DOCUMENT, enqueue
-from portal.services.uploads import SNIFF_BYTES, PrefixedStream, check_filename, sniff_type
+from portal.services.uploads import (
+    SNIFF_BYTES,
+    PrefixedStream,
+    check_filename,
+    sniff_type,
+)
 from portal.storage import StoredObject
-from portal.models.base import utcnow as _now
 
 RESTORE_DAYS = 30
 UNPUBLISH_REQUEST = "document.unpublish_request"
@@ -190,17 +195,8 @@ def _title_from(filename: str) -> str:
     return stem.replace("_", " ").strip()[:300] or filename[:300]
 
 
-def get_document(actor: Actor, document_id: int, action: str = "document:read") -> Document:
-    """The document if the actor may do `action`; the same NotFound for absent and hidden ones."""
-    document = db.session.get(Document, document_id)
-    if document is None:
-        raise NotFound()
-    require(actor, action, document)
-    return document
-
-
 def get_version(actor: Actor, document_id: int, number: int | None = None) -> DocumentVersion:
-    document = get_document(actor, document_id)
+    document = load(actor, Document, document_id, "document:read")
     if number is None:
         return document.current
     version = next((v for v in document.versions if v.number == number), None)
@@ -211,7 +207,7 @@ def get_version(actor: Actor, document_id: int, number: int | None = None) -> Do
 
 def add_version(actor: Actor, document_id: int, stream: BinaryIO, filename: str, *, max_size: int) -> DocumentVersion:
     """Store a new version; earlier versions stay readable and downloadable."""
-    document = get_document(actor, document_id, "document:update")
+    document = load(actor, Document, document_id, "document:update")
     stored, media_type, searchable, filename = _store(stream, filename, max_size=max_size)
     version = _new_version(document, stored, media_type, searchable, filename, actor)
     document.updated_at = _now()
@@ -228,7 +224,7 @@ def add_version(actor: Actor, document_id: int, stream: BinaryIO, filename: str,
 
 
 def update_metadata(actor: Actor, document_id: int, data: dict[str, Any]) -> Document:
-    document = get_document(actor, document_id, "document:update")
+    document = load(actor, Document, document_id, "document:update")
     before = _snapshot(document)
     fields = {"kind": document.kind.value, "year": document.year, "title": document.title,
               "visibility": document.visibility.value, "department": document.department_id or "", **data}
@@ -250,7 +246,7 @@ def update_metadata(actor: Actor, document_id: int, data: dict[str, Any]) -> Doc
 
 def delete_document(actor: Actor, document_id: int) -> Document:
     """Soft delete: gone from lists and search at once; an admin may restore it for 30 days."""
-    document = get_document(actor, document_id, "document:delete")
+    document = load(actor, Document, document_id, "document:delete")
     document.deleted_at = _now()
     document.deleted_by_id = actor.id if isinstance(actor, User) else None
     enqueue(INDEX_DOCUMENT, document.id)
@@ -259,7 +255,7 @@ def delete_document(actor: Actor, document_id: int) -> Document:
 
 
 def restore_document(actor: Actor, document_id: int) -> Document:
-    document = get_document(actor, document_id, "document:restore")
+    document = load(actor, Document, document_id, "document:restore")
     if document.deleted_at is not None and _now() - document.deleted_at > timedelta(days=RESTORE_DAYS):
         raise InvalidInput(f"Dokumentet blev slettet for mere end {RESTORE_DAYS} dage siden og kan ikke gendannes.")
     document.deleted_at = document.deleted_by_id = None
@@ -270,7 +266,7 @@ def restore_document(actor: Actor, document_id: int) -> Document:
 
 def publish_document(actor: Actor, document_id: int) -> Document:
     """Make minutes public: listed in the public archive, readable without logging in."""
-    document = get_document(actor, document_id, "document:publish")
+    document = load(actor, Document, document_id, "document:publish")
     if document.visibility is Visibility.PUBLIC:
         return document
     before = _snapshot(document)
@@ -286,7 +282,7 @@ def publish_document(actor: Actor, document_id: int) -> Document:
 def request_unpublish(actor: Actor, document_id: int, reason: str) -> Document:
     """The organisation asks the municipality to withdraw its published minutes; the request is an
     audit event, shown on the document's page until the municipality acts on it."""
-    document = get_document(actor, document_id, "document:request_unpublish")
+    document = load(actor, Document, document_id, "document:request_unpublish")
     reason = reason.strip()
     if not reason:
         raise InvalidInput(fields={"reason": "Skriv hvorfor referatet skal trækkes tilbage."})
@@ -308,7 +304,7 @@ def unpublish_requests(document: Document) -> list[AuditEvent]:
 
 
 def unpublish_document(actor: Actor, document_id: int) -> Document:
-    document = get_document(actor, document_id, "document:publish")
+    document = load(actor, Document, document_id, "document:publish")
     if document.visibility is not Visibility.PUBLIC:
         return document
     document.visibility = Visibility.DIALOGUE

@@ -23,7 +23,8 @@ from typing import Any, Protocol
 from sqlalchemy import ScalarSelect, and_, select
 from sqlalchemy.exc import IntegrityError
 
-from portal.access import Actor, require
+from portal.access import Actor, load, require
+from portal.access import actor_user_id as _user_id
 from portal.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from portal.extensions import db
 from portal.i18n import N_
@@ -38,11 +39,14 @@ from portal.models import (
     Threshold,
     ThresholdDirection,
 )
+from portal.models.base import utcnow as _now
 from portal.models.keyfigures import VALUE_PRECISION, VALUE_SCALE
 from portal.services.audit import record_event
-from portal.services.parties import get_department, get_municipality, get_party, list_organisations, normalise_cvr
-from portal.models.base import utcnow as _now
-from portal.access import actor_user_id as _user_id
+from portal.services.parties import (
+    get_municipality,
+    list_organisations,
+    normalise_cvr,
+)
 
 MIN_YEAR, MAX_YEAR = 2000, 2100
 MAX_CSV_BYTES = 5 * 1024 * 1024
@@ -672,7 +676,7 @@ def default_year(years: list[int]) -> int:
 def figure_table(actor: Actor, party_id: int, year: int | None = None) -> FigureTable:
     """An organisation's figures for `year` (its newest year when None): every metric × the
     organisation and each department, each value marked critical or not."""
-    party = get_party(actor, party_id, "keyfigures:read")
+    party = load(actor, Party, party_id, "keyfigures:read")
     years = years_with_figures(party.id)
     year = year or default_year(years)
     departments = sorted(db.session.scalars(select(Department).where(Department.party_id == party.id)),
@@ -712,7 +716,7 @@ class Trend:
 def trend(actor: Actor, party_id: int, metric: str, lbf_number: str | None = None) -> Trend:
     """One metric over the years, for the organisation or (by LBF number) one of its departments.
     An unknown metric or department is NotFound."""
-    party = get_party(actor, party_id, "keyfigures:read")
+    party = load(actor, Party, party_id, "keyfigures:read")
     code = find_metric(metric)
     if code is None or code.value != metric:
         raise NotFound()
@@ -763,7 +767,7 @@ def organisation_overview(actor: Actor, year: int | None = None) -> Overview:
 
 def list_area_statuses(actor: Actor, department_id: int) -> list[DepartmentAreaStatus]:
     """A department's area status per year, newest first."""
-    department = get_department(actor, department_id)
+    department = load(actor, Department, department_id, "department:read")
     return list(db.session.scalars(select(DepartmentAreaStatus).where(DepartmentAreaStatus.department_id == department.id)
                                    .order_by(DepartmentAreaStatus.year.desc())))
 
@@ -771,7 +775,7 @@ def list_area_statuses(actor: Actor, department_id: int) -> list[DepartmentAreaS
 def set_area_status(actor: Actor, department_id: int, data: Mapping[str, str]) -> DepartmentAreaStatus | None:
     """Record a department's area status for a year from `year` and `status` (empty `status`
     removes that year's status). Returns the status row, or None when removed."""
-    department = get_department(actor, department_id, "areastatus:update")
+    department = load(actor, Department, department_id, "areastatus:update")
     errors: dict[str, str] = {}
     raw_year, raw_status = str(data.get("year", "")).strip(), str(data.get("status", "") or "").strip()
     year = 0

@@ -19,7 +19,8 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from portal import access
-from portal.access import Actor, require
+from portal.access import Actor, load, require
+from portal.access import actor_user_id as _user_id
 from portal.csvexport import write_csv
 from portal.errors import InvalidInput, NotFound
 from portal.extensions import db
@@ -30,6 +31,7 @@ from portal.models import (
     AgreementStatus,
     CalendarFeed,
     Dialogue,
+    Document,
     Evidence,
     Meeting,
     Membership,
@@ -40,13 +42,11 @@ from portal.models import (
     ReminderSent,
     User,
 )
-from portal.recurrence import MONTHS, occurrences
-from portal.services.agreements import get_agreement, get_revision
-from portal.services.audit import record_event
-from portal.services.documents import get_document
-from portal.services.jobs import INDEX_OBLIGATION, enqueue
 from portal.models.base import utcnow as _now
-from portal.access import actor_user_id as _user_id
+from portal.recurrence import MONTHS, occurrences
+from portal.services.agreements import get_revision
+from portal.services.audit import record_event
+from portal.services.jobs import INDEX_OBLIGATION, enqueue
 
 HORIZON_DAYS = 400
 OPEN_STATES = (OccurrenceStatus.OPEN, OccurrenceStatus.IN_PROGRESS, OccurrenceStatus.REJECTED)
@@ -109,7 +109,7 @@ def _parse(data: dict[str, Any], allowed_parties: set[int]) -> dict[str, Any]:
 
 def create_obligation(actor: Actor, agreement_id: int, section_id: str | None, data: dict[str, Any]) -> Obligation:
     """An obligation created by an agreement's section; it comes into force when the agreement is active."""
-    agreement = get_agreement(actor, agreement_id, "obligation:create")
+    agreement = load(actor, Agreement, agreement_id, "obligation:create")
     if section_id is not None and section_id not in get_revision(agreement).content["sections"]:
         raise InvalidInput(fields={"section": "Afsnittet findes ikke."})
     values = _parse(data, agreement.party_ids)
@@ -199,14 +199,6 @@ def extend_all(today: date | None = None) -> int:
 
 # --- reading ------------------------------------------------------------------------------------
 
-def get_occurrence(actor: Actor, occurrence_id: int, action: str = "obligation:read") -> Occurrence:
-    occurrence = db.session.get(Occurrence, occurrence_id)
-    if occurrence is None:
-        raise NotFound()
-    require(actor, action, occurrence.obligation)
-    return occurrence
-
-
 @dataclass(frozen=True)
 class ObligationFilter:
     party_id: int | None = None
@@ -294,7 +286,7 @@ def _transition(actor: Actor, occurrence: Occurrence, to: OccurrenceStatus, note
 
 
 def start(actor: Actor, occurrence_id: int) -> Occurrence:
-    occurrence = get_occurrence(actor, occurrence_id, "obligation:report")
+    occurrence = load(actor, Occurrence, occurrence_id, "obligation:report")
     _transition(actor, occurrence, OccurrenceStatus.IN_PROGRESS, occurrence.status_note, OPEN_STATES)
     return occurrence
 
@@ -302,7 +294,7 @@ def start(actor: Actor, occurrence_id: int) -> Occurrence:
 def add_evidence(actor: Actor, occurrence: Occurrence, *, document_id: int | None = None, page: int | None = None,
                  url: str | None = None, comment: str = "") -> Evidence:
     if document_id is not None:
-        document = get_document(actor, document_id)  # the reporter must be able to read it
+        document = load(actor, Document, document_id, "document:read")  # the reporter must be able to read it
         if page is not None and (page < 1 or (document.current.page_count and page > document.current.page_count)):
             raise InvalidInput(fields={"page": "Siden findes ikke i dokumentet."})
     elif url:
@@ -325,7 +317,7 @@ def add_evidence(actor: Actor, occurrence: Occurrence, *, document_id: int | Non
 
 def report_done(actor: Actor, occurrence_id: int, *, comment: str, evidence: list[dict[str, Any]]) -> Occurrence:
     """The responsible party reports the occurrence fulfilled, with at least one piece of evidence."""
-    occurrence = get_occurrence(actor, occurrence_id, "obligation:report")
+    occurrence = load(actor, Occurrence, occurrence_id, "obligation:report")
     if not evidence and not occurrence.evidence:
         raise InvalidInput(fields={"evidence": "Vedlæg et dokument eller et link som dokumentation."})
     for item in evidence:
@@ -335,7 +327,7 @@ def report_done(actor: Actor, occurrence_id: int, *, comment: str, evidence: lis
 
 
 def verify(actor: Actor, occurrence_id: int) -> Occurrence:
-    occurrence = get_occurrence(actor, occurrence_id, "obligation:verify")
+    occurrence = load(actor, Occurrence, occurrence_id, "obligation:verify")
     _transition(actor, occurrence, OccurrenceStatus.VERIFIED, occurrence.status_note, (OccurrenceStatus.REPORTED_DONE,))
     return occurrence
 
@@ -344,7 +336,7 @@ def reject(actor: Actor, occurrence_id: int, reason: str) -> Occurrence:
     """Send a report back: the responsible party must report again."""
     if not reason.strip():
         raise InvalidInput(fields={"reason": "Skriv hvorfor opfyldelsen ikke godkendes."})
-    occurrence = get_occurrence(actor, occurrence_id, "obligation:verify")
+    occurrence = load(actor, Occurrence, occurrence_id, "obligation:verify")
     _transition(actor, occurrence, OccurrenceStatus.REJECTED, reason.strip(), (OccurrenceStatus.REPORTED_DONE,))
     return occurrence
 
@@ -352,7 +344,7 @@ def reject(actor: Actor, occurrence_id: int, reason: str) -> Occurrence:
 def waive(actor: Actor, occurrence_id: int, reason: str) -> Occurrence:
     if not reason.strip():
         raise InvalidInput(fields={"reason": "Skriv hvorfor forpligtelsen frafaldes."})
-    occurrence = get_occurrence(actor, occurrence_id, "obligation:verify")
+    occurrence = load(actor, Occurrence, occurrence_id, "obligation:verify")
     _transition(actor, occurrence, OccurrenceStatus.WAIVED, reason.strip(), (*OPEN_STATES, OccurrenceStatus.REPORTED_DONE))
     return occurrence
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from portal.access import SYSTEM, Actor, can, party_ids_of, require
+from portal.access import SYSTEM, Actor, can, load, party_ids_of, require
 from portal.errors import InvalidInput, NotFound
 from portal.extensions import db
 from portal.models import Department, HousingType, Party, PartyKind
@@ -47,15 +47,6 @@ def get_municipality() -> Party:
 
 def find_municipality() -> Party | None:
     return db.session.scalar(select(Party).where(Party.kind == PartyKind.MUNICIPALITY).order_by(Party.id).limit(1))
-
-
-def get_party(actor: Actor, party_id: int, action: str = "party:read") -> Party:
-    """The party, if the actor may do `action` on it; the same NotFound for absent and hidden."""
-    party = db.session.get(Party, party_id)
-    if party is None:
-        raise NotFound()
-    require(actor, action, party)
-    return party
 
 
 def find_party_by_reference(reference: str) -> Party | None:
@@ -124,7 +115,7 @@ def create_party(actor: Actor, *, kind: PartyKind, name: str, cvr: str, municipa
 
 
 def update_party(actor: Actor, party_id: int, *, name: str, municipality_name: str, active: bool | None = None) -> Party:
-    party = get_party(actor, party_id, "party:update")
+    party = load(actor, Party, party_id, "party:update")
     before = _snapshot(party)
     name = (name or "").strip()
     if not name:
@@ -169,7 +160,7 @@ def _validate_department(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def create_department(actor: Actor, party_id: int, data: dict[str, Any]) -> Department:
-    party = get_party(actor, party_id)
+    party = load(actor, Party, party_id, "party:read")
     require(actor, "department:create", party)
     values = _validate_department(data)
     if any(d.lbf_number == values["lbf_number"] for d in party.departments):
@@ -182,16 +173,8 @@ def create_department(actor: Actor, party_id: int, data: dict[str, Any]) -> Depa
     return department
 
 
-def get_department(actor: Actor, department_id: int, action: str = "department:read") -> Department:
-    department = db.session.get(Department, department_id)
-    if department is None:
-        raise NotFound()
-    require(actor, action, department)
-    return department
-
-
 def update_department(actor: Actor, department_id: int, data: dict[str, Any]) -> Department:
-    department = get_department(actor, department_id, "department:update")
+    department = load(actor, Department, department_id, "department:update")
     values = _validate_department(data)
     clash = db.session.scalar(select(Department).where(
         Department.party_id == department.party_id, Department.lbf_number == values["lbf_number"],

@@ -9,10 +9,17 @@ from typing import Any
 
 from sqlalchemy import select
 
-from portal.access import Actor, actor_user_id, can, require, user_history_clause
+from portal.access import Actor, actor_user_id, can, load, require, user_history_clause
 from portal.errors import InvalidInput, NotFound
 from portal.extensions import db
-from portal.models import AuditEvent, Membership, MembershipInvitation, Party, Role, User
+from portal.models import (
+    AuditEvent,
+    Membership,
+    MembershipInvitation,
+    Party,
+    Role,
+    User,
+)
 from portal.models.base import MAX_INT
 from portal.services.audit import ACCESS_ACTIONS, record_event
 from portal.services.auth import (
@@ -41,14 +48,6 @@ def _parse_role(role: str | Role) -> Role:
         return Role(role)
     except ValueError as exc:
         raise InvalidInput(fields={"role": "Vælg en rolle: læser, redaktør, underskriver eller administrator."}) from exc
-
-
-def get_user(actor: Actor, user_id: int, action: str = "user:read") -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise NotFound()
-    require(actor, action, user)
-    return user
 
 
 def list_members(actor: Actor, party: Party) -> list[Membership]:
@@ -232,7 +231,7 @@ def _keep_an_admin(membership: Membership, new_role: Role | None) -> None:
 
 def set_user_active(actor: Actor, user_id: int, active: bool) -> User:
     """Deactivating ends every session and token use at once; the user's history stays."""
-    user = get_user(actor, user_id, "user:manage")
+    user = load(actor, User, user_id, "user:manage")
     if user.active == active:
         return user
     if not active:
@@ -267,5 +266,5 @@ def update_profile(actor: Actor, user: User, data: dict[str, Any]) -> User:
 
 
 def reissue_invitation(actor: Actor, user_id: int, *, valid_hours: int) -> str:
-    user = get_user(actor, user_id, "user:manage")
+    user = load(actor, User, user_id, "user:manage")
     return create_invitation(actor, user, valid_hours=valid_hours)

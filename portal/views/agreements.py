@@ -28,6 +28,7 @@ from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
 from portal import access
+from portal.access import load
 from portal.errors import Conflict, Forbidden, InvalidInput
 from portal.extensions import db
 from portal.models import Agreement, AgreementComment, AgreementType, PartyKind, User
@@ -388,7 +389,7 @@ def create() -> Any:
 @login_required
 def show(agreement_id: int) -> Any:
     actor = current_actor()
-    agreement = agreement_service.get_agreement_or_invitation(actor, agreement_id)
+    agreement = load(actor, Agreement, agreement_id, "agreement:open")
     if not access.can(actor, "agreement:read", agreement):
         return render_template("agreements/invitation.html", agreement=agreement,
                                invitations=agreement_service.invitation_of(actor, agreement))
@@ -416,7 +417,7 @@ def respond(agreement_id: int) -> Any:
 @login_required
 def edit(agreement_id: int) -> Any:
     actor = current_actor()
-    agreement = agreement_service.get_agreement(actor, agreement_id, "agreement:update")
+    agreement = load(actor, Agreement, agreement_id, "agreement:update")
     if request.method == "GET":
         return _render_edit(agreement, agreement_service.get_revision(agreement))
     base_number = _int(request.form.get("base_revision"))
@@ -451,7 +452,7 @@ def edit(agreement_id: int) -> Any:
 def presence(agreement_id: int) -> Any:
     """Heartbeat from the edit page: the actor has `section_id` open; answers who else has."""
     actor = current_actor()
-    agreement = agreement_service.get_agreement(actor, agreement_id, "agreement:update")
+    agreement = load(actor, Agreement, agreement_id, "agreement:update")
     section_id = request.form.get("section_id", "").strip()
     if not section_id or len(section_id) > 40:
         raise InvalidInput(fields={"section_id": gettext("Angiv afsnittet.")})
@@ -464,7 +465,7 @@ def presence(agreement_id: int) -> Any:
 @bp.route("/aftaler/<int:agreement_id>/historik")
 @login_required
 def history(agreement_id: int) -> Any:
-    agreement = agreement_service.get_agreement(current_actor(), agreement_id)
+    agreement = load(current_actor(), Agreement, agreement_id, "agreement:read")
     revisions = list(reversed(agreement.revisions))
     changed = {r.number: [r.content["sections"][sid]["heading"] if sid in r.content["sections"] else None
                           for sid in r.changed_sections] for r in revisions}
@@ -475,7 +476,7 @@ def history(agreement_id: int) -> Any:
 @bp.route("/aftaler/<int:agreement_id>/sammenlign")
 @login_required
 def compare(agreement_id: int) -> Any:
-    agreement = agreement_service.get_agreement(current_actor(), agreement_id)
+    agreement = load(current_actor(), Agreement, agreement_id, "agreement:read")
     new = request.args.get("til", type=int) or agreement.head
     old = request.args.get("fra", type=int) or max(new - 1, 1)
     differences = agreement_service.compare_revisions(agreement, old, new)
@@ -499,7 +500,7 @@ def restore(agreement_id: int, number: int) -> Any:
 @login_required
 def approve(agreement_id: int) -> Any:
     actor = current_actor()
-    agreement = agreement_service.get_agreement(actor, agreement_id, "agreement:approve")
+    agreement = load(actor, Agreement, agreement_id, "agreement:approve")
     number = _int(request.form.get("revision"))
     if number is None:
         return _render_show(agreement, errors={"form": gettext("Angiv revisionen, du godkender.")}, status=400)
@@ -526,7 +527,7 @@ def negotiate(agreement_id: int) -> Any:
 @login_required
 def add_section(agreement_id: int) -> Any:
     actor = current_actor()
-    agreement = agreement_service.get_agreement(actor, agreement_id, "agreement:update")
+    agreement = load(actor, Agreement, agreement_id, "agreement:update")
     heading = request.form.get("heading", "")
     base_number = _int(request.form.get("base_revision")) or agreement.head
     try:
@@ -543,7 +544,7 @@ def add_section(agreement_id: int) -> Any:
 @login_required
 def add_comment(agreement_id: int) -> Any:
     actor = current_actor()
-    agreement = agreement_service.get_agreement(actor, agreement_id, "agreement:comment")
+    agreement = load(actor, Agreement, agreement_id, "agreement:comment")
     section_id = request.form.get("section_id", "")
     body = request.form.get("body", "")
     parent_id = _int(request.form.get("parent_id"))

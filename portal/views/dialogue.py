@@ -10,8 +10,9 @@ from flask_babel import gettext
 from flask_login import login_required
 
 from portal import access
+from portal.access import load
 from portal.errors import InvalidInput
-from portal.models import DialogueStep
+from portal.models import Dialogue, DialogueStep, Party
 from portal.services import dialogue as dialogue_service
 from portal.services import documents as document_service
 from portal.services import obligations as obligation_service
@@ -45,7 +46,7 @@ def overview() -> Any:
 @bp.route("/parter/<int:party_id>/styringsdialog/<int:year>")
 @login_required
 def for_party(party_id: int, year: int) -> Any:
-    party = party_service.get_party(current_actor(), party_id)
+    party = load(current_actor(), Party, party_id, "party:read")
     dialogue = dialogue_service.find_dialogue(party.id, year)
     if dialogue is not None:
         return redirect(url_for("dialogue.show", dialogue_id=dialogue.id))
@@ -62,7 +63,7 @@ def start(party_id: int, year: int) -> Any:
 
 def _render(dialogue_id: int, errors: dict[str, str] | None = None, status: int = 200) -> Any:
     actor = current_actor()
-    dialogue = dialogue_service.get_dialogue(actor, dialogue_id)
+    dialogue = load(actor, Dialogue, dialogue_id, "dialogue:read")
     municipality = party_service.get_municipality()
     minutes = dialogue_service.meeting_minutes(actor, dialogue)
     return render_template(

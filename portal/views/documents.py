@@ -9,12 +9,12 @@ from flask_babel import gettext
 from flask_login import login_required
 
 from portal import access
+from portal.access import load
 from portal.downloads import send_version
 from portal.errors import InvalidInput, PortalError
-from portal.models import DocumentKind
+from portal.models import Document, DocumentKind, Party
 from portal.services import documents as document_service
 from portal.services import jobs as job_service
-from portal.services import parties as party_service
 from portal.services.audit import list_events
 from portal.services.uploads import check_declared_size
 from portal.uow import unit_of_work
@@ -42,7 +42,7 @@ def _int_arg(name: str) -> int | None:
 @login_required
 def index(party_id: int) -> Any:
     actor = current_actor()
-    party = party_service.get_party(actor, party_id)
+    party = load(actor, Party, party_id, "party:read")
     kind_arg = request.args.get("kind", "")
     filters = document_service.DocumentFilter(
         year=_int_arg("year"), kind=DocumentKind(kind_arg) if kind_arg in DocumentKind._value2member_map_ else None,
@@ -56,7 +56,7 @@ def index(party_id: int) -> Any:
 @login_required
 def upload(party_id: int) -> Any:
     actor = current_actor()
-    party = party_service.get_party(actor, party_id)
+    party = load(actor, Party, party_id, "party:read")
     access.require(actor, "document:create", party)
     if request.method == "GET":
         values = {"year": request.args.get("year", ""), "kind": request.args.get("kind", ""), "visibility": "dialogue"}
@@ -91,7 +91,7 @@ def upload(party_id: int) -> Any:
 @bp.route("/dokumenter/<int:document_id>")
 @login_required
 def show(document_id: int) -> Any:
-    document = document_service.get_document(current_actor(), document_id)
+    document = load(current_actor(), Document, document_id, "document:read")
     return _render_show(document)
 
 
@@ -105,7 +105,7 @@ def _render_show(document: Any, errors: dict[str, str] | None = None, status: in
 @login_required
 def status(document_id: int) -> Any:
     """Extraction and indexing progress, polled by the document page while it runs."""
-    document = document_service.get_document(current_actor(), document_id)
+    document = load(current_actor(), Document, document_id, "document:read")
     version = document.current
     return jsonify({"version": version.number, "status": version.status.value, "reason": version.status_reason,
                     "page_count": version.page_count, "job": job_service.document_job_state(document.id)})
@@ -115,7 +115,7 @@ def status(document_id: int) -> Any:
 @login_required
 def edit(document_id: int) -> Any:
     actor = current_actor()
-    document = document_service.get_document(actor, document_id, "document:update")
+    document = load(actor, Document, document_id, "document:update")
     # Only the visibilities this user may give the document are offered.
     choices = {**_choices(), "visibilities": {v: document_service.VISIBILITY_LABELS[v]
                                               for v in access.visibility_choices(actor, document)}}
@@ -146,7 +146,7 @@ def add_version(document_id: int) -> Any:
             version = document_service.add_version(actor, document_id, file.stream, file.filename,
                                                    max_size=settings().max_upload_bytes)
     except InvalidInput as exc:
-        return _render_show(document_service.get_document(actor, document_id), exc.fields or {"file": exc.message}, 400)
+        return _render_show(load(actor, Document, document_id, "document:read"), exc.fields or {"file": exc.message}, 400)
     flash(gettext("Version %(number)s er gemt.", number=version.number), "success")
     return redirect(url_for("documents.show", document_id=document_id))
 
@@ -212,7 +212,7 @@ def request_unpublish(document_id: int) -> Any:
         with unit_of_work():
             document_service.request_unpublish(actor, document_id, request.form.get("reason", ""))
     except InvalidInput as exc:
-        return _render_show(document_service.get_document(actor, document_id), exc.fields, 400)
+        return _render_show(load(actor, Document, document_id, "document:read"), exc.fields, 400)
     flash(gettext("Anmodningen er sendt til kommunen."), "success")
     return redirect(url_for("documents.show", document_id=document_id))
 
@@ -221,7 +221,7 @@ def request_unpublish(document_id: int) -> Any:
 @login_required
 def trash(party_id: int) -> Any:
     actor = current_actor()
-    party = party_service.get_party(actor, party_id, "party:update")
+    party = load(actor, Party, party_id, "party:update")
     return render_template("documents/trash.html", party=party, documents=document_service.list_deleted(actor, party_id),
                            days=document_service.RESTORE_DAYS, **_choices())
 

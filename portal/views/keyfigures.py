@@ -12,8 +12,9 @@ from flask_babel import format_decimal, gettext
 from flask_login import login_required
 
 from portal import access
+from portal.access import load
 from portal.errors import InvalidInput
-from portal.models import Party
+from portal.models import Department, Party
 from portal.services import keyfigures as keyfigure_service
 from portal.services import parties as party_service
 from portal.uow import unit_of_work
@@ -166,7 +167,7 @@ def trend(party_id: int, metric: str) -> Any:
 @login_required
 def area_status(department_id: int) -> Any:
     actor = current_actor()
-    department = party_service.get_department(actor, department_id)
+    department = load(actor, Department, department_id, "department:read")
     values = {"year": request.form.get("year", request.args.get("aar", "")), "status": request.form.get("status", "")}
     errors: dict[str, str] = {}
     if request.method == "POST":

@@ -14,14 +14,29 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext
 from flask_login import login_required
 
 from portal import access
-from portal.errors import InvalidInput, InvalidUpload, NotFound, PayloadTooLarge, UnsupportedMediaType
+from portal.access import load
+from portal.errors import (
+    InvalidInput,
+    InvalidUpload,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 from portal.i18n import N_
-from portal.models import Occurrence, OccurrenceStatus
+from portal.models import Agreement, Document, Occurrence, OccurrenceStatus, Party
 from portal.services import agreements as agreement_service
 from portal.services import allocation as allocation_service
 from portal.services import documents as document_service
@@ -94,7 +109,7 @@ def _filters() -> tuple[obligation_service.ObligationFilter, dict[str, str]]:
         errors["til"] = gettext("Slutdatoen skal ligge efter startdatoen.")
     party_id = _int_arg("part")
     if party_id is not None:
-        party_service.get_party(current_actor(), party_id, "obligations:list")
+        load(current_actor(), Party, party_id, "obligations:list")
     return obligation_service.ObligationFilter(
         party_id=party_id, agreement_id=_int_arg("aftale"), status=status or None,
         due_from=due_from, due_to=due_to), errors
@@ -138,7 +153,7 @@ def _source(occurrence: Occurrence) -> dict[str, Any]:
     if obligation.agreement_id is None:
         return {"meeting": obligation.meeting_id is not None}
     try:
-        agreement = agreement_service.get_agreement(current_actor(), obligation.agreement_id)
+        agreement = load(current_actor(), Agreement, obligation.agreement_id, "agreement:read")
     except NotFound:
         return {"agreement_id": obligation.agreement_id, "agreement": None}
     section = None
@@ -155,7 +170,7 @@ def _evidence_items(occurrence: Occurrence) -> list[dict[str, Any]]:
         document = None
         if evidence.document_id is not None:
             try:
-                document = document_service.get_document(current_actor(), evidence.document_id)
+                document = load(current_actor(), Document, evidence.document_id, "document:read")
             except NotFound:
                 document = None
         items.append({"evidence": evidence, "document": document})
@@ -251,7 +266,7 @@ def export() -> Any:
 @bp.route("/forpligtelser/<int:occurrence_id>")
 @login_required
 def show(occurrence_id: int) -> Any:
-    return _render_show(obligation_service.get_occurrence(current_actor(), occurrence_id))
+    return _render_show(load(current_actor(), Occurrence, occurrence_id, "obligation:read"))
 
 
 @bp.route("/forpligtelser/<int:occurrence_id>/meld-udfoert", methods=["POST"])
@@ -259,7 +274,7 @@ def show(occurrence_id: int) -> Any:
 def report(occurrence_id: int) -> Any:
     actor = current_actor()
     # Refuse before a byte of an attached file is stored.
-    occurrence = obligation_service.get_occurrence(actor, occurrence_id, "obligation:report")
+    occurrence = load(actor, Occurrence, occurrence_id, "obligation:report")
     values = form_data("comment", "document_id", "page", "file_page", "url")
     file = request.files.get("file")
     try:
@@ -297,7 +312,7 @@ def _transition(occurrence_id: int, required: str, action: Any, message: str, *a
                 error_field: str | None = None) -> Any:
     """One workflow step: 404/403 before the form is looked at, then the service's own checks."""
     actor = current_actor()
-    occurrence = obligation_service.get_occurrence(actor, occurrence_id, required)
+    occurrence = load(actor, Occurrence, occurrence_id, required)
     try:
         with unit_of_work():
             action(actor, occurrence_id, *args)
@@ -361,7 +376,7 @@ def _render_new(agreement: Any, values: dict[str, str], errors: dict[str, str], 
 @login_required
 def new(agreement_id: int) -> Any:
     actor = current_actor()
-    agreement = agreement_service.get_agreement(actor, agreement_id, "obligation:create")
+    agreement = load(actor, Agreement, agreement_id, "obligation:create")
     if request.method == "GET":
         organisations = [link.party_id for link in agreement.parties if not link.party.is_municipality]
         values = {"section": request.args.get("afsnit", ""), "recurrence": "none", "reminder_days": "14, 3",
@@ -384,7 +399,7 @@ def new(agreement_id: int) -> Any:
 @login_required
 def for_agreement(agreement_id: int) -> Any:
     actor = current_actor()
-    agreement = agreement_service.get_agreement(actor, agreement_id)
+    agreement = load(actor, Agreement, agreement_id, "agreement:read")
     occurrences = obligation_service.list_occurrences(
         actor, obligation_service.ObligationFilter(agreement_id=agreement.id))
     grouped: dict[int, dict[str, Any]] = {}
@@ -421,14 +436,14 @@ def allocation(agreement_id: int) -> Any:
     actor = current_actor()
     year = _year()
     if request.method == "GET":
-        agreement = agreement_service.get_agreement(actor, agreement_id, "allocation:read")
+        agreement = load(actor, Agreement, agreement_id, "allocation:read")
         return _render_allocation(agreement, year, {"year": str(year), "quarter": ""}, {})
     values = form_data(*ALLOCATION_FIELDS)
     try:
         with unit_of_work():
             entry = allocation_service.record(actor, agreement_id, values)
     except InvalidInput as exc:
-        agreement = agreement_service.get_agreement(actor, agreement_id, "allocation:read")
+        agreement = load(actor, Agreement, agreement_id, "allocation:read")
         shown = int(values["year"]) if values["year"].strip().isdigit() else year
         return _render_allocation(agreement, shown, values, exc.fields or {"form": exc.message}, 400)
     flash(gettext("Tallene for %(quarter)s. kvartal %(year)s er gemt.", quarter=entry.quarter, year=entry.year),

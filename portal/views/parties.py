@@ -9,9 +9,10 @@ from flask_babel import gettext
 from flask_login import login_required
 
 from portal import access
+from portal.access import load
 from portal.errors import InvalidInput
 from portal.mail import send_invitation, send_membership_invitation
-from portal.models import HousingType, PartyKind, Role
+from portal.models import Department, HousingType, Party, PartyKind, Role
 from portal.services import parties as party_service
 from portal.services import users as user_service
 from portal.services.audit import list_events
@@ -56,7 +57,7 @@ def create() -> Any:
 @bp.route("/parter/<int:party_id>")
 @login_required
 def show(party_id: int) -> Any:
-    party = party_service.get_party(current_actor(), party_id)
+    party = load(current_actor(), Party, party_id, "party:read")
     return render_template("parties/show.html", party=party)
 
 
@@ -64,7 +65,7 @@ def show(party_id: int) -> Any:
 @login_required
 def edit(party_id: int) -> Any:
     actor = current_actor()
-    party = party_service.get_party(actor, party_id, "party:update")
+    party = load(actor, Party, party_id, "party:update")
     if request.method == "GET":
         values = {"name": party.name, "municipality_name": party.municipality_name}
         return render_template("parties/edit.html", party=party, values=values, errors={})
@@ -82,7 +83,7 @@ def edit(party_id: int) -> Any:
 @login_required
 def create_department(party_id: int) -> Any:
     actor = current_actor()
-    party = party_service.get_party(actor, party_id)
+    party = load(actor, Party, party_id, "party:read")
     access.require(actor, "department:create", party)
     values = form_data(*_DEPARTMENT_FIELDS)
     if request.method == "GET":
@@ -102,7 +103,7 @@ def create_department(party_id: int) -> Any:
 @login_required
 def edit_department(department_id: int) -> Any:
     actor = current_actor()
-    department = party_service.get_department(actor, department_id, "department:update")
+    department = load(actor, Department, department_id, "department:update")
     if request.method == "GET":
         values = {f: str(getattr(department, f).value if f == "housing_type" else getattr(department, f))
                   for f in _DEPARTMENT_FIELDS}
@@ -123,7 +124,7 @@ def edit_department(department_id: int) -> Any:
 @login_required
 def members(party_id: int) -> Any:
     actor = current_actor()
-    party = party_service.get_party(actor, party_id, "members:read")
+    party = load(actor, Party, party_id, "members:read")
     pending = user_service.list_pending_invitations(actor, party) if access.can(actor, "members:manage", party) else []
     return render_template("parties/members.html", party=party, memberships=user_service.list_members(actor, party),
                            pending=pending, roles=Role)
@@ -133,7 +134,7 @@ def members(party_id: int) -> Any:
 @login_required
 def invite(party_id: int) -> Any:
     actor = current_actor()
-    party = party_service.get_party(actor, party_id, "members:manage")
+    party = load(actor, Party, party_id, "members:manage")
     values = form_data("email", "name", "role")
     if request.method == "GET":
         values["role"] = Role.READER.value
@@ -199,5 +200,5 @@ def remove_membership(membership_id: int) -> Any:
 @bp.route("/parter/<int:party_id>/historik")
 @login_required
 def history(party_id: int) -> Any:
-    party = party_service.get_party(current_actor(), party_id, "audit:read")
+    party = load(current_actor(), Party, party_id, "audit:read")
     return render_template("parties/history.html", party=party, events=list_events(party_id=party.id, limit=200))

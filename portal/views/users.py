@@ -9,8 +9,10 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import login_required
 
+from portal.access import load
 from portal.errors import InvalidInput
 from portal.mail import send_invitation
+from portal.models import User
 from portal.services import auth as auth_service
 from portal.services import users as user_service
 from portal.uow import unit_of_work
@@ -23,7 +25,7 @@ bp = Blueprint("users", __name__)
 @login_required
 def show(user_id: int) -> Any:
     actor = current_actor()
-    user = user_service.get_user(actor, user_id)
+    user = load(actor, User, user_id, "user:read")
     return render_template("users/show.html", user=user, events=user_service.user_history(actor, user))
 
 
@@ -56,7 +58,7 @@ def _set_active(user_id: int, active: bool) -> Any:
 def reinvite(user_id: int) -> Any:
     with unit_of_work():
         token = user_service.reissue_invitation(current_actor(), user_id, valid_hours=settings().invitation_valid_hours)
-        user = user_service.get_user(current_actor(), user_id)
+        user = load(current_actor(), User, user_id, "user:read")
     link = url_for("auth.accept_invitation", token=token, _external=True)
     send_invitation(settings(), email=user.email, name=user.name, link=link)
     return render_template("users/reinvited.html", user=user, link=link, hours=settings().invitation_valid_hours)
