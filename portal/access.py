@@ -122,6 +122,24 @@ def _party_read(actor: Actor, party: Party) -> bool:
     return party.id in party_ids_of(actor) or is_municipality_user(actor)
 
 
+def party_read_clause(actor: Actor) -> ColumnElement[bool]:
+    """The SQL condition `_party_read` states, for lists."""
+    if actor is SYSTEM or is_municipality_user(actor):
+        return true()
+    if not _active(actor):
+        return false()
+    return or_(Party.id.in_(party_ids_of(actor) or {-1}), Party.kind == PartyKind.MUNICIPALITY)
+
+
+def own_party_clause(actor: Actor, column: Any) -> ColumnElement[bool]:
+    """`column` (a party id) is one of the actor's own parties: what "mine" means in "Mine forpligtelser"."""
+    return column.in_(party_ids_of(actor) or {-1})
+
+
+def belongs_to_a_party(actor: Actor) -> bool:
+    return bool(party_ids_of(actor))
+
+
 def _party_update(actor: Actor, party: Party) -> bool:
     return _role_in(actor, party.id, ADMIN_ROLES) or _is_municipality_admin(actor)
 
@@ -146,6 +164,20 @@ def _department_create(actor: Actor, party: Party) -> bool:
 
 def _department_update(actor: Actor, department: Department) -> bool:
     return _role_in(actor, department.party_id, EDIT_ROLES) or _is_municipality_admin(actor)
+
+
+# Which roles of a membership do an action for the party: who gets a party's reminders, and who
+# keeps a party manageable (a party must keep an admin).
+_MEMBER_ROLES: Final = {"obligation:report": EDIT_ROLES, "members:manage": ADMIN_ROLES}
+
+
+def role_may(role: Role | None, action: str) -> bool:
+    return role in _MEMBER_ROLES[action]
+
+
+def members_who_may_clause(party_id: int, action: str) -> ColumnElement[bool]:
+    """The SQL form of `role_may`: memberships of `party_id` whose role does `action` for it."""
+    return (Membership.party_id == party_id) & Membership.role.in_(list(_MEMBER_ROLES[action]))
 
 
 def _members_manage(actor: Actor, party: Party) -> bool:
@@ -405,6 +437,16 @@ def agreement_read_clause(actor: Actor) -> ColumnElement[bool]:
         AgreementParty.party_id.in_(party_ids_of(actor) or {-1}), AgreementParty.consent == PartyConsent.ACCEPTED))
 
 
+_ACTING_ROLES: Final = {"agreement:approve": APPROVE_ROLES, "agreement:comment": EDIT_ROLES}
+
+
+def acting_parties(actor: Actor, agreement: Agreement, action: str) -> list[int]:
+    """The agreement's parties on whose behalf `actor` does `action` (approvals and comments are
+    given per party; a person who serves two parties acts for each)."""
+    allowed = _ACTING_ROLES[action]
+    return sorted(pid for pid, role in _agreement_party_roles(actor, agreement).items() if role in allowed)
+
+
 def _pending_roles(actor: Actor, agreement: Agreement) -> dict[int, Role]:
     mine = roles_of(actor)
     return {p.party_id: mine[p.party_id] for p in agreement.pending if p.party_id in mine}
@@ -602,6 +644,11 @@ def _overview(actor: Actor, municipality: Party) -> bool:
     return municipality.is_municipality and municipality.id in party_ids_of(actor)
 
 
+def _visibility_filter(actor: Actor, municipality: Party) -> bool:
+    """Only the municipality filters search on visibility; for others it would only narrow their own view."""
+    return municipality.is_municipality and is_municipality_user(actor)
+
+
 def _jobs_manage(actor: Actor, municipality: Party) -> bool:
     """The indexing queue is operated by the municipality's admins."""
     return municipality.is_municipality and _role_in(actor, municipality.id, ADMIN_ROLES)
@@ -665,6 +712,7 @@ _RULES: Final[dict[str, tuple[type, Callable[[Actor, Any], bool]]]] = {
     "dialogue:manage": (Dialogue, _dialogue_manage),
     "dialogue:create": (Party, _dialogue_create),
     "dialogues:overview": (Party, _overview),
+    "search:filter_visibility": (Party, _visibility_filter),
     "deadlines:manage": (Party, _municipality_writer),
     **{f"dialogue:{step.value}": (Dialogue, _dialogue_step_rule(step)) for step in DialogueStep},
 }

@@ -53,7 +53,9 @@ from portal.services.agreement_pdf import render_agreement
 from portal.services.audit import record_event
 from portal.services.documents import upload_document
 from portal.services.jobs import INDEX_AGREEMENT, enqueue
+from portal.services.obligations import activate_for_agreement
 from portal.services.parties import find_municipality
+from portal.services.revisions import get_revision
 from portal.services.section_data import readable_section_data, validate_section_data
 
 TYPE_LABELS = {
@@ -116,15 +118,6 @@ def content_hash(content: dict[str, Any]) -> str:
 
 
 # --- loading ----------------------------------------------------------------------------
-
-def get_revision(agreement: Agreement, number: int | None = None) -> AgreementRevision:
-    number = agreement.head if number is None else number
-    revision = db.session.scalar(select(AgreementRevision).where(
-        AgreementRevision.agreement_id == agreement.id, AgreementRevision.number == number))
-    if revision is None:
-        raise NotFound("Revisionen findes ikke.")
-    return revision
-
 
 def sections_of(revision: AgreementRevision) -> list[dict[str, Any]]:
     """The sections in order, as pages and the API show them: typed data only where well-formed
@@ -465,8 +458,7 @@ def approve(actor: Actor, agreement_id: int, revision: int) -> AgreementApproval
     agreement = load(actor, Agreement, agreement_id, "agreement:approve")
     if revision != agreement.head:
         raise Conflict("Der er kommet en nyere revision. Læs den, før du godkender.", head_revision=agreement.head)
-    roles = access.roles_of(actor)
-    party_ids = sorted(pid for pid in agreement.party_ids if roles.get(pid) in access.APPROVE_ROLES)
+    party_ids = access.acting_parties(actor, agreement, "agreement:approve")
     target = get_revision(agreement, revision)
     approvals = []
     for party_id in party_ids:
@@ -500,10 +492,6 @@ def _activate_if_approved(agreement: Agreement) -> bool:
         AgreementApproval.voided_at.is_(None))))
     if not approved_parties or not approved_parties >= agreement.party_ids:
         return False
-    from portal.services.obligations import (
-        activate_for_agreement,  # obligations import agreements
-    )
-
     _set_status(agreement, AgreementStatus.ACTIVE)
     activate_for_agreement(agreement)
     enqueue(INDEX_AGREEMENT, agreement.id)
@@ -571,8 +559,7 @@ def compare_revisions(agreement: Agreement, old_number: int, new_number: int) ->
 # --- comments and suggestions ----------------------------------------------------------------------
 
 def _acting_party(actor: Actor, agreement: Agreement) -> int:
-    roles = access.roles_of(actor)
-    candidates = sorted(pid for pid in agreement.party_ids if roles.get(pid) in access.EDIT_ROLES)
+    candidates = access.acting_parties(actor, agreement, "agreement:comment")
     if not candidates:
         raise NotFound()
     return candidates[0]

@@ -44,9 +44,9 @@ from portal.models import (
 )
 from portal.models.base import utcnow as _now
 from portal.recurrence import MONTHS, occurrences
-from portal.services.agreements import get_revision
 from portal.services.audit import record_event
 from portal.services.jobs import INDEX_OBLIGATION, enqueue
+from portal.services.revisions import get_revision
 
 HORIZON_DAYS = 400
 OPEN_STATES = (OccurrenceStatus.OPEN, OccurrenceStatus.IN_PROGRESS, OccurrenceStatus.REJECTED)
@@ -234,10 +234,9 @@ def my_overview(actor: Actor, *, today: date | None = None, soon_days: int = 30)
     """"Mine forpligtelser": what the actor's parties must do soon, what is overdue, what awaits
     verification by them, and what was done lately."""
     today = today or date.today()
-    parties = access.party_ids_of(actor) or {-1}
     base = (select(Occurrence).join(Occurrence.obligation).where(Obligation.in_force.is_(True))
             .order_by(Occurrence.due_date))
-    mine = base.where(Obligation.responsible_party_id.in_(parties))
+    mine = base.where(access.own_party_clause(actor, Obligation.responsible_party_id))
     return {
         "overdue": list(db.session.scalars(mine.where(Occurrence.status.in_(OPEN_STATES), Occurrence.due_date < today))),
         "due_soon": list(db.session.scalars(mine.where(Occurrence.status.in_(OPEN_STATES), Occurrence.due_date >= today,
@@ -246,7 +245,7 @@ def my_overview(actor: Actor, *, today: date | None = None, soon_days: int = 30)
                                                     Occurrence.due_date > today + timedelta(days=soon_days))
                                          .limit(200))),
         "awaiting_verification": list(db.session.scalars(base.where(
-            Obligation.verifying_party_id.in_(parties), Occurrence.status == OccurrenceStatus.REPORTED_DONE))),
+            access.own_party_clause(actor, Obligation.verifying_party_id), Occurrence.status == OccurrenceStatus.REPORTED_DONE))),
         "reported": list(db.session.scalars(mine.where(Occurrence.status == OccurrenceStatus.REPORTED_DONE))),
         "done": list(db.session.scalars(mine.where(Occurrence.status.in_([OccurrenceStatus.VERIFIED, OccurrenceStatus.WAIVED]),
                                                    Occurrence.changed_at >= _now() - timedelta(days=90)))),
@@ -368,8 +367,7 @@ def reminder_step(occurrence: Occurrence, today: date) -> str | None:
 
 def _recipients(obligation: Obligation) -> list[str]:
     editors = db.session.scalars(select(User.email).join(Membership).where(
-        Membership.party_id == obligation.responsible_party_id, Membership.role.in_(list(access.EDIT_ROLES)),
-        User.active.is_(True)))
+        access.members_who_may_clause(obligation.responsible_party_id, "obligation:report"), User.active.is_(True)))
     emails = set(editors)
     if obligation.responsible_user is not None and obligation.responsible_user.active:
         emails.add(obligation.responsible_user.email)

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from portal.access import SYSTEM, Actor, can, load, party_ids_of, require
+from portal import access
+from portal.access import SYSTEM, Actor, load, require
 from portal.errors import InvalidInput, NotFound
 from portal.extensions import db
 from portal.models import Department, HousingType, Party, PartyKind
@@ -69,10 +70,7 @@ def list_organisations(actor: Actor) -> list[Party]:
     """Organisations the actor may see: all of them for the municipality, its own otherwise."""
     stmt = (select(Party).where(Party.kind == PartyKind.ORGANISATION).order_by(Party.name)
             .options(selectinload(Party.departments)))
-    municipality = find_municipality()
-    if municipality is None or not can(actor, "party:list", municipality):
-        stmt = stmt.where(Party.id.in_(party_ids_of(actor) or {-1}))
-    return list(db.session.scalars(stmt))
+    return list(db.session.scalars(stmt.where(access.party_read_clause(actor))))
 
 
 def create_party(actor: Actor, *, kind: PartyKind, name: str, cvr: str, municipality_name: str = "") -> Party:

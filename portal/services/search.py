@@ -13,13 +13,20 @@ from portal.access import Actor
 from portal.backends import search_index
 from portal.errors import InvalidInput
 from portal.extensions import db
-from portal.models import Agreement, Document, DocumentKind, Obligation, Party, Visibility
+from portal.models import (
+    Agreement,
+    Document,
+    DocumentKind,
+    Obligation,
+    Party,
+    Visibility,
+)
 from portal.models.base import MAX_INT
 from portal.search import DocumentHit, SearchQuery, SearchResults
 from portal.search.agreements import RECORD_TYPE as AGREEMENT_RECORD
 from portal.search.documents import RECORD_TYPE as DOCUMENT_RECORD
 from portal.search.obligations import RECORD_TYPE as OBLIGATION_RECORD
-from portal.services.parties import find_party_by_reference
+from portal.services.parties import find_municipality, find_party_by_reference
 
 SORT_NAMES = {"relevans": "relevance", "relevance": "relevance", "dato": "date", "date": "date"}
 
@@ -82,7 +89,7 @@ def build_query(actor: Actor, form: SearchForm) -> SearchQuery:
         # Only the municipality filters on visibility; for others it would only narrow their own view.
         if form.visibility not in Visibility._value2member_map_:
             errors["visibility"] = "Ukendt synlighed."
-        elif access.is_municipality_user(actor):
+        elif access.can(actor, "search:filter_visibility", find_municipality()):
             visibilities = [form.visibility]
     sort = SORT_NAMES.get(form.sort or "relevance")
     if sort is None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from portal import access
 from portal.access import Actor, actor_user_id, can, load, require, user_history_clause
 from portal.errors import InvalidInput, NotFound
 from portal.extensions import db
@@ -220,10 +221,10 @@ def remove_membership(actor: Actor, membership_id: int) -> None:
 
 def _keep_an_admin(membership: Membership, new_role: Role | None) -> None:
     """A party must keep at least one active admin, or nobody could manage it again."""
-    if membership.role is not Role.ADMIN or new_role is Role.ADMIN:
+    if not access.role_may(membership.role, "members:manage") or access.role_may(new_role, "members:manage"):
         return
     others = db.session.scalars(select(Membership).join(Membership.user).where(
-        Membership.party_id == membership.party_id, Membership.role == Role.ADMIN,
+        access.members_who_may_clause(membership.party_id, "members:manage"),
         Membership.id != membership.id, User.active.is_(True))).first()
     if others is None:
         raise InvalidInput("Parten skal have mindst én aktiv administrator.")

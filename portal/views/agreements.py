@@ -30,7 +30,6 @@ from werkzeug.datastructures import MultiDict
 from portal import access
 from portal.access import load
 from portal.errors import Conflict, Forbidden, InvalidInput
-from portal.extensions import db
 from portal.models import Agreement, AgreementComment, AgreementType, PartyKind, User
 from portal.services import agreements as agreement_service
 from portal.services import parties as party_service
@@ -565,13 +564,6 @@ def add_comment(agreement_id: int) -> Any:
     return redirect(url_for("agreements.show", agreement_id=agreement_id, _anchor=f"kommentar-{comment.id}"))
 
 
-def _comment_agreement_id(comment_id: int) -> int:
-    # Read after the service has checked the actor's access to the comment.
-    comment = db.session.get(AgreementComment, comment_id)
-    assert comment is not None
-    return comment.agreement_id
-
-
 @bp.route("/kommentarer/<int:comment_id>/loes", methods=["POST"])
 @login_required
 def resolve_comment(comment_id: int) -> Any:
@@ -597,7 +589,7 @@ def _decide(comment_id: int, *, accept: bool) -> Any:
             flash(gettext("Forslaget er accepteret; teksten var allerede den foreslåede."), "success")
         else:
             flash(gettext("Forslaget er accepteret og gemt som revision %(n)s.", n=revision.number), "success")
-    return redirect(url_for("agreements.show", agreement_id=_comment_agreement_id(comment_id),
+    return redirect(url_for("agreements.show", agreement_id=load(current_actor(), AgreementComment, comment_id, "comment:read").agreement_id,
                             _anchor=f"kommentar-{comment_id}"))
 
 

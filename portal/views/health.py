@@ -6,10 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, jsonify
-from sqlalchemy import text
 
 from portal.backends import object_store, search_index
-from portal.extensions import db
+from portal.services.health import check_database
 
 bp = Blueprint("health", __name__)
 
@@ -25,7 +24,7 @@ def _probe(check: Callable[[], object]) -> dict[str, Any]:
 @bp.route("/healthz")
 def healthz() -> Any:
     checks = {
-        "database": _probe(lambda: db.session.execute(text("SELECT 1"))),
+        "database": _probe(check_database),
         "object_store": _probe(lambda: object_store().check()),
         "search_index": _probe(lambda: search_index().check()),
     }

@@ -19,7 +19,7 @@ bp = Blueprint("main", __name__)
 def index() -> Any:
     actor = current_actor()
     municipality = party_service.find_municipality()
-    if access.is_municipality_user(actor):
+    if access.can(actor, "dialogues:overview", municipality):
         organisations = party_service.list_organisations(actor)
         return render_template("main/municipality.html", municipality=municipality, organisations=organisations)
     organisations = party_service.list_organisations(actor)

@@ -218,7 +218,7 @@ def _render_show(occurrence: Occurrence, *, errors: dict[str, str] | None = None
 def mine() -> Any:
     actor = current_actor()
     return render_template("obligations/mine.html", overview=obligation_service.my_overview(actor),
-                           today=date.today(), has_parties=bool(access.party_ids_of(actor)),
+                           today=date.today(), has_parties=access.belongs_to_a_party(actor),
                            may_see_all=access.can(actor, "party:list", party_service.find_municipality()))
 
 
