@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from typing import Protocol
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from indexer.extract import ExtractionResult
 from portal.backends import object_store, search_index
@@ -99,7 +99,3 @@ def index_obligation(obligation_id: int, extractor: Extractor, *, force_extract:
 
 HANDLERS: dict[str, Callable[..., None]] = {INDEX_DOCUMENT: index_document, INDEX_AGREEMENT: index_agreement,
                                             INDEX_OBLIGATION: index_obligation}
-
-
-def all_document_ids() -> list[int]:
-    return list(db.session.scalars(select(Document.id).order_by(Document.id)))

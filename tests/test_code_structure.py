@@ -164,3 +164,30 @@ def test_views_and_the_api_run_no_queries_of_their_own() -> None:
                 if uses_session or imports_sql:
                     found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert found == []
+
+
+# --- no dead code ------------------------------------------------------------------------------
+
+# Called by a framework, not by our code: Flask's and Click's decorators, SQLAlchemy's and
+# flask-login's hooks, pdfminer's overridden methods, Alembic's downgrade, and the names the
+# templates read (vulture cannot see into Jinja).
+FRAMEWORK_DECORATORS = ["@*.route", "@*.command", "@*.group", "@*.before_request", "@*.after_request",
+                        "@*.errorhandler", "@*.app_template_filter", "@*.app_template_global",
+                        "@*.context_processor", "@*.app_context_processor", "@*.listens_for", "@*.user_loader",
+                        "@*.teardown_appcontext", "@*.teardown_request", "@*.template_filter", "@*.template_global",
+                        "@*.before_app_request", "@*.app_errorhandler", "@*.after_app_request", "@*.fixture",
+                        "@rule", "@invariant", "@initialize", "@precondition", "@task"]
+FRAMEWORK_NAMES = ["process_bind_param", "process_result_value", "is_active", "get_id", "downgrade", "upgrade",
+                   "paint_path", "render_image", "parse_objects", "has_figures", "on_start", "pytest_*", "test_*"]
+
+
+def test_no_dead_functions_in_the_portal_or_the_indexer() -> None:
+    import vulture
+
+    finder = vulture.Vulture(ignore_names=FRAMEWORK_NAMES, ignore_decorators=FRAMEWORK_DECORATORS)
+    finder.scavenge([str(ROOT / name) for name in (*PACKAGES, "tests", "bench", "migrations")])
+    dead = sorted(f"{Path(item.filename).relative_to(ROOT)}:{item.first_lineno}: {item.typ} {item.name}"
+                  for item in finder.get_unused_code(min_confidence=60)
+                  if item.typ in {"function", "method", "property", "class"}
+                  and Path(item.filename).relative_to(ROOT).parts[0] in PACKAGES)
+    assert dead == []

@@ -21,7 +21,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import merge3
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -668,11 +668,6 @@ def presence_by_section(agreement: Agreement, actor: Actor) -> dict[str, list[st
     for section_id, name in rows:
         result.setdefault(section_id, []).append(name)
     return result
-
-
-def count_revisions(agreement: Agreement) -> int:
-    return db.session.scalar(select(func.count()).where(AgreementRevision.agreement_id == agreement.id)) or 0
-
 
 # --- export -------------------------------------------------------------------------------------
 

@@ -419,7 +419,3 @@ def overview(actor: Actor, year: int, *, today: date | None = None) -> list[Over
 
 def step_reached(row: OverviewRow, step: DialogueStep) -> bool:
     return _index(row.step) >= _index(step)
-
-
-def step_index(step: DialogueStep) -> int:
-    return _index(step)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, BinaryIO
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from portal import access
@@ -396,7 +396,3 @@ def published_version(document: Document) -> DocumentVersion:
         return document.current
     published = [v for v in document.versions if v.uploaded_at <= document.published_at]
     return published[-1] if published else document.current
-
-
-def count_versions_using(key: str) -> int:
-    return db.session.scalar(select(func.count()).where(DocumentVersion.object_key == key)) or 0

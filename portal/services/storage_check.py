@@ -30,11 +30,6 @@ class StorageReport:
     removed_objects: list[str] = field(default_factory=list)
     missing_objects: list[tuple[int, int, str]] = field(default_factory=list)  # (document id, version, key)
 
-    @property
-    def clean(self) -> bool:
-        return not self.orphan_objects and not self.missing_objects
-
-
 def check_storage(*, remove_older_than: timedelta | None = ORPHAN_GRACE) -> StorageReport:
     """Compare both sides; remove orphan objects older than `remove_older_than` (None: only report)."""
     store = object_store()

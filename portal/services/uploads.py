@@ -105,7 +105,3 @@ class PrefixedStream:
             data, self._head = self._head[:size], self._head[size:]
             return data
         return self._rest.read(size)
-
-
-def too_large_error(max_size: int) -> PayloadTooLarge:
-    return PayloadTooLarge(_too_large(max_size))
