@@ -230,7 +230,7 @@ def generate_records(
         focus_list = sorted(focus)
         own_sentences = [t for i in focus_list for t in TOPIC_TEMPLATES.get(i, ())]
 
-        def topic() -> str:
+        def topic(focus_list: list[int] = focus_list) -> str:
             if rng.random() < OFF_TOPIC:
                 index = rng.choices(topic_indexes, topic_weights)[0]
             else:

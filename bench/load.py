@@ -41,7 +41,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psycopg  # noqa: E402
@@ -329,7 +328,7 @@ def prepare(deployment: Deployment) -> None:
         if party_id in writers:
             requests.post(f"{base}/api/v1/agreements/{agreement_id}/invitation", json={"accept": True}, timeout=60,
                           headers={"Authorization": f"Bearer {writers[party_id]}"}).raise_for_status()
-    for email, token, _ in Context.tokens:
+    for _email, token, _ in Context.tokens:
         me = requests.get(f"{base}/api/v1/me", headers={"Authorization": f"Bearer {token}"}, timeout=30).json()
         writes = [m for m in me["memberships"] if m["role"] in ("editor", "signatory", "admin")]
         if any(m["party_kind"] == "municipality" for m in writes):
@@ -403,7 +402,7 @@ def main() -> int:
         print(f"versions by status after the run: {deployment.version_statuses()}")
         print(f"jobs by status after the run: {deployment.job_outcomes()}")
         print(f"indexing lag during the run: oldest pending job max {max(lag_samples, default=0):.0f} s; "
-              f"queue empty {'%.0f s' % drained_after if drained_after is not None else 'NOT'} after the end")
+              f"queue empty {f'{drained_after:.0f} s' if drained_after is not None else 'NOT'} after the end")
         print("memory (RSS, MiB), start → end:")
         for name, start in memory_start.items():
             print(f"  {name:28} {start:8.1f} → {memory_end.get(name, 0):8.1f}")

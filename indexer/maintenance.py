@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
@@ -112,9 +111,8 @@ def periodic_upkeep() -> dict[str, int]:
     after two weeks (dead ones stay)."""
     from portal.services.agreements import expire_agreements
     from portal.services.auth import prune_login_failures
-    from portal.services.storage_check import purge_deleted_documents
-
     from portal.services.obligations import extend_all
+    from portal.services.storage_check import purge_deleted_documents
 
     with unit_of_work() as session:
         extend_all()
@@ -122,6 +120,6 @@ def periodic_upkeep() -> dict[str, int]:
         purged = purge_deleted_documents()
         failures = prune_login_failures(older_than_seconds=24 * 3600)
         jobs = session.execute(delete(Job).where(Job.status == JobStatus.DONE,
-                                                 Job.finished_at < datetime.now(timezone.utc) - DONE_JOBS_KEPT)).rowcount
+                                                 Job.finished_at < datetime.now(UTC) - DONE_JOBS_KEPT)).rowcount
     return {"expired_agreements": expired, "purged_documents": purged, "login_failures": failures,
             "done_jobs": jobs or 0}

@@ -208,7 +208,7 @@ class ExtractorPool:
             jobs = list(self._jobs)
         for job in jobs:
             job.abandon()
-        for slot in self._slots:
+        for _ in self._slots:
             self._queue.put(((float("inf"),), next(self._sequence), None))
         for slot in self._slots:
             slot.kill_worker()

@@ -108,14 +108,14 @@ def _register_blueprints(app: Flask) -> None:
     from portal.views.calendar import bp as calendar_bp
     from portal.views.dialogue import bp as dialogue_bp
     from portal.views.documents import bp as documents_bp
-    from portal.views.public import bp as public_bp
-    from portal.views.search import bp as search_bp
     from portal.views.health import bp as health_bp
     from portal.views.keyfigures import bp as keyfigures_bp
     from portal.views.main import bp as main_bp
     from portal.views.obligations import bp as obligations_bp
     from portal.views.operations import bp as operations_bp
     from portal.views.parties import bp as parties_bp
+    from portal.views.public import bp as public_bp
+    from portal.views.search import bp as search_bp
     from portal.views.users import bp as users_bp
     from portal.views.vendor import bp as vendor_bp
     from portal.views.viewer import bp as viewer_bp

@@ -9,8 +9,8 @@ from flask import Flask
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from tests.factories import DemoData
 from tests.factories import ApiUser as Api
+from tests.factories import DemoData
 from tests.test_agreements import MUNI_EDITOR, ORG_EDITOR
 
 USERS = (MUNI_EDITOR, ORG_EDITOR, "administrator@fjordby-boligselskab.dk")

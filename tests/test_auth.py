@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -98,7 +98,7 @@ def test_deactivating_a_user_ends_their_open_sessions(app: Flask, client: FlaskC
 def test_idle_session_expires(app: Flask, client: FlaskClient) -> None:
     user = member(PartyFactory(), Role.READER)
     log_in(client, user.email)
-    long_ago = datetime.now(timezone.utc) - timedelta(minutes=app.config["PORTAL"].session_idle_minutes + 1)
+    long_ago = datetime.now(UTC) - timedelta(minutes=app.config["PORTAL"].session_idle_minutes + 1)
     with unit_of_work() as session:
         session.execute(update(UserSession).values(last_seen_at=long_ago))
     assert client.get("/").status_code == 302
@@ -167,7 +167,7 @@ def test_expired_invitation_is_refused(app: Flask, client: FlaskClient) -> None:
     log_in(client, admin.email)
     link = _invite(client, party.id, "sen@example.dk")
     with unit_of_work() as session:
-        session.execute(update(Invitation).values(expires_at=datetime.now(timezone.utc) - timedelta(minutes=1)))
+        session.execute(update(Invitation).values(expires_at=datetime.now(UTC) - timedelta(minutes=1)))
     response = app.test_client().get(link)
     assert response.status_code == 404 and "udløbet" in response.get_data(as_text=True)
 

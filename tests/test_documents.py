@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
@@ -188,7 +188,7 @@ def test_documents_deleted_over_30_days_ago_are_purged_with_their_files(editor: 
     editor.post(f"/dokumenter/{old_id}/slet")
     with unit_of_work() as session:
         session.execute(update(Document).where(Document.id == old_id)
-                        .values(deleted_at=datetime.now(timezone.utc) - timedelta(days=31)))
+                        .values(deleted_at=datetime.now(UTC) - timedelta(days=31)))
     with unit_of_work():
         assert purge_deleted_documents() == 1
     assert db.session.get(Document, old_id) is None

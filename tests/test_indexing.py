@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask, url_for
@@ -172,7 +172,7 @@ def test_a_job_whose_worker_died_is_claimed_again_and_indexed_once(app: Flask, o
     assert dead_worker is not None and dead_worker.object_id == document_id
     assert drain() == 0  # leased: nobody else takes it
     with unit_of_work() as session:
-        session.execute(update(Job).values(leased_until=datetime.now(timezone.utc) - timedelta(seconds=1)))
+        session.execute(update(Job).values(leased_until=datetime.now(UTC) - timedelta(seconds=1)))
     assert drain() == 1
     job = db.session.scalar(select(Job))
     db.session.refresh(job)
@@ -183,8 +183,8 @@ def test_a_job_whose_worker_died_is_claimed_again_and_indexed_once(app: Flask, o
 
 def test_the_same_job_twice_and_out_of_order_leaves_the_index_equal_to_the_database(
         app: Flask, org1: FlaskClient, demo: DemoData) -> None:
-    from indexer.jobs import index_document
     from indexer.extract import extract
+    from indexer.jobs import index_document
 
     document_id = _upload(org1, demo.organisations[0].id)
     org1.post(f"/dokumenter/{document_id}/rediger", data={"kind": "referat", "year": "2024", "title": "Nyt navn",
@@ -206,7 +206,7 @@ def test_search_index_down_gives_a_clear_message_and_jobs_wait(demo_app) -> None
         drain()
         job = db.session.scalar(select(Job))
         assert job.status is JobStatus.QUEUED and job.attempts == 1 and "SearchUnavailable" in job.last_error
-        assert job.run_after > datetime.now(timezone.utc)
+        assert job.run_after > datetime.now(UTC)
 
 
 def test_dead_jobs_can_be_retried(app: Flask, org1: FlaskClient, demo: DemoData) -> None:
@@ -243,7 +243,7 @@ def test_periodic_upkeep_purges_expired_documents_and_old_jobs(app: Flask, org1:
     drain()
     org1.post(f"/dokumenter/{document_id}/slet")
     drain()
-    long_ago = datetime.now(timezone.utc) - timedelta(days=31)
+    long_ago = datetime.now(UTC) - timedelta(days=31)
     with unit_of_work() as session:
         session.execute(update(Document).values(deleted_at=long_ago))
         session.execute(update(Job).values(finished_at=long_ago))

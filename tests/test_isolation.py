@@ -89,8 +89,8 @@ from portal.services.auth import create_api_token
 from portal.storage import key_for_digest
 from portal.uow import unit_of_work
 from tests.conftest import IsolatedClient
-from tests.factories import PASSWORD, log_in
 from tests.documents_helpers import make_pdf_pages
+from tests.factories import PASSWORD, log_in
 
 PROFILES = {
     # Each step is checked as every user over HTTP, which costs about half a second.

@@ -188,7 +188,7 @@ def test_a_good_file_imports_and_importing_it_again_changes_nothing(client: Flas
     content = ("\ufeffCVR-nummer;Afdeling;År;Nøgletal;Værdi\n"
                f"{org.cvr};;2026;Henlæggelser pr. bolig;4.250,50\n"
                f"{org.cvr};0102;2026;tomgang;1,75\n"
-               f"{org.cvr};;2026;Egenkapital;12.345.678,90\n").encode("utf-8")
+               f"{org.cvr};;2026;Egenkapital;12.345.678,90\n").encode()
     muni = _as(client, demo, MUNI_EDITOR)
     response = _upload(muni, content)
     assert response.status_code == 302 and response.headers["Location"] == "/noegletal?aar=2026"

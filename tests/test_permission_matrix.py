@@ -468,7 +468,7 @@ def test_permission_matrix(app: Flask, demo: DemoData) -> None:
     failures = []
     # Log-out ends the sessions the other cases use, so it goes last.
     ordered = sorted(MATRIX.items(), key=lambda item: item[0] == "auth.logout")
-    for endpoint, cases in ordered:
+    for _endpoint, cases in ordered:
         for case in cases:
             for principal in PRINCIPALS:
                 client, token = clients[principal]

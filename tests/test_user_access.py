@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from argon2 import PasswordHasher, extract_parameters
@@ -190,7 +190,7 @@ def test_tokens_are_listed_on_the_profile_with_when_made_and_last_used_and_can_b
 
     page = client.get("/profil").get_data(as_text=True)
     assert token not in page  # shown once
-    today = datetime.now(timezone.utc)
+    today = datetime.now(UTC)
     table = page[page.index('id="api-tokens"'):]
     assert token[:11] in table and "Sagssystem" in table
     assert table.count(today.strftime("%d-%m-%Y")) == 2  # created and last used today
@@ -233,7 +233,7 @@ def test_expired_and_revoked_tokens_answer_401_like_an_unknown_one(app: Flask) -
     assert _api(app.test_client(), expiring) == 200
     with unit_of_work() as session:
         session.execute(update(ApiToken).where(ApiToken.prefix == expiring[:11])
-                        .values(expires_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
+                        .values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
         auth_service.revoke_api_token(SYSTEM, db.session.scalar(select(ApiToken.id).where(ApiToken.prefix == revoked[:11])))
     client = app.test_client()
     answers = [client.get("/api/v1/me", headers={"Authorization": f"Bearer {t}"})

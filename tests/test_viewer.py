@@ -207,7 +207,7 @@ def test_anonymous_visitors_are_sent_to_log_in(client: FlaskClient, demo: DemoDa
 
 
 def test_a_file_that_is_not_a_pdf_is_offered_for_download_instead(editor: FlaskClient, demo: DemoData) -> None:
-    response = upload(editor, demo.organisations[0].id, "Aftalen om udlejning\n".encode(), "noter.txt")
+    response = upload(editor, demo.organisations[0].id, b"Aftalen om udlejning\n", "noter.txt")
     assert response.status_code == 302
     document = db.session.scalar(select(Document).order_by(Document.id.desc()))
     html = editor.get(f"/dokumenter/{document.id}/vis").get_data(as_text=True)

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -94,7 +94,7 @@ def test_a_worker_killed_mid_job_loses_nothing(instance) -> None:  # type: ignor
     with app.app_context(), unit_of_work() as session:
         assert _job(app, document_id).status is JobStatus.RUNNING
         # The lease would run out by itself; shorten the wait.
-        session.execute(update(Job).values(leased_until=datetime.now(timezone.utc) - timedelta(seconds=1)))
+        session.execute(update(Job).values(leased_until=datetime.now(UTC) - timedelta(seconds=1)))
     second = _start_worker(env, "--once")
     output, _ = second.communicate(timeout=300)
     assert second.returncode == 0, output

@@ -9,8 +9,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import portal.models.base
-
 revision = '52cfa7aae046'
 down_revision = 'ad053d7fa5fe'
 branch_labels = None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import and_, func, or_, select
@@ -97,7 +97,7 @@ def record_denial(actor: Actor, denial: Denial, *, address: str = "") -> AuditEv
     DENIALS_PER_WINDOW times per user per window; None when only logged."""
     if not isinstance(actor, User):
         return None
-    since = datetime.now(timezone.utc) - DENIAL_WINDOW
+    since = datetime.now(UTC) - DENIAL_WINDOW
     recent = db.session.scalar(select(func.count()).where(
         AuditEvent.actor_id == actor.id, AuditEvent.at >= since, AuditEvent.action == ACCESS_DENIED)) or 0
     if recent >= DENIALS_PER_WINDOW:
@@ -168,6 +168,6 @@ def export_csv(events: list[AuditEvent]) -> str:
     # "=HYPERLINK(...)" from becoming a formula.
     return write_csv(["tidspunkt_utc", "hvem", "bruger_id", "handling", "objekttype", "objekt_id", "part_id",
                       "adresse", "foer", "efter"],
-                     ((e.at.astimezone(timezone.utc).isoformat(timespec="seconds"), e.actor_label, e.actor_id,
+                     ((e.at.astimezone(UTC).isoformat(timespec="seconds"), e.actor_label, e.actor_id,
                        e.action, e.object_type, e.object_id, e.party_id, e.address, _json(e.before), _json(e.after))
                       for e in events))

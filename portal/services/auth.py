@@ -33,9 +33,9 @@ from portal.access import Actor, require
 from portal.errors import InvalidInput, NotFound, TooManyAttempts
 from portal.extensions import db
 from portal.models import ApiToken, Invitation, LoginFailure, User, UserSession
-from portal.services.audit import record_event
 from portal.models.base import MAX_INT
 from portal.models.base import utcnow as _now
+from portal.services.audit import record_event
 
 log = logging.getLogger("portal.auth")
 

@@ -10,7 +10,7 @@ needs a note saying why. Deadlines are the municipality's (a day of the styrings
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -185,7 +185,7 @@ def plan_meeting(actor: Actor, dialogue_id: int, data: dict[str, Any]) -> Meetin
     except ValueError as exc:
         raise InvalidInput(fields={"starts_at": "Skriv mødetidspunktet som ÅÅÅÅ-MM-DD TT:MM."}) from exc
     if starts_at.tzinfo is None:
-        starts_at = starts_at.replace(tzinfo=timezone.utc)
+        starts_at = starts_at.replace(tzinfo=UTC)
     meeting = dialogue.meeting
     if meeting is None:
         meeting = Meeting(dialogue=dialogue, starts_at=starts_at,

@@ -3,9 +3,8 @@ commits (or rolls back) with it; the indexer picks it up from there."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
-
-from datetime import datetime, timezone
 
 from sqlalchemy import func, select
 
@@ -57,7 +56,7 @@ def retry_job(actor: Actor, municipality: Party, job_id: int) -> Job:
     job = db.session.get(Job, job_id)
     if job is None or job.status not in (JobStatus.DEAD, JobStatus.QUEUED):
         raise NotFound("Jobbet findes ikke eller er ikke i kø eller opgivet.")
-    job.status, job.run_after, job.attempts, job.leased_until = JobStatus.QUEUED, datetime.now(timezone.utc), 0, None
+    job.status, job.run_after, job.attempts, job.leased_until = JobStatus.QUEUED, datetime.now(UTC), 0, None
     record_event(actor, "job.retry", "job", job.id)
     return job
 

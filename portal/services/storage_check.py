@@ -9,7 +9,7 @@ reported: that is data loss an operator must look into, never something to tidy 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -37,7 +37,7 @@ def check_storage(*, remove_older_than: timedelta | None = ORPHAN_GRACE) -> Stor
         select(DocumentVersion.object_key, DocumentVersion.document_id, DocumentVersion.number))}
     report = StorageReport()
     stored_keys = set()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for info in store.iter_objects():
         stored_keys.add(info.key)
         if info.key in referenced:
@@ -54,7 +54,7 @@ def check_storage(*, remove_older_than: timedelta | None = ORPHAN_GRACE) -> Stor
 
 def purge_deleted_documents() -> int:
     """Remove documents deleted more than RESTORE_DAYS ago, and the objects no other version uses."""
-    cutoff = datetime.now(timezone.utc) - timedelta(days=RESTORE_DAYS)
+    cutoff = datetime.now(UTC) - timedelta(days=RESTORE_DAYS)
     expired = list(db.session.scalars(select(Document).where(Document.deleted_at.is_not(None),
                                                              Document.deleted_at < cutoff)))
     keys = set()

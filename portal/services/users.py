@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -158,7 +158,7 @@ def _invitation(actor: Actor, invitation_id: int, action: str) -> MembershipInvi
 def answer_invitation(actor: Actor, invitation_id: int, *, accept: bool) -> MembershipInvitation:
     """The invited person accepts (the membership begins) or declines."""
     invitation = _invitation(actor, invitation_id, "invitation:decide")
-    invitation.decided_at = datetime.now(timezone.utc)
+    invitation.decided_at = datetime.now(UTC)
     invitation.outcome = "accepted" if accept else "declined"
     user = invitation.user
     if not accept:
@@ -174,7 +174,7 @@ def answer_invitation(actor: Actor, invitation_id: int, *, accept: bool) -> Memb
 
 def withdraw_invitation(actor: Actor, invitation_id: int) -> MembershipInvitation:
     invitation = _invitation(actor, invitation_id, "invitation:withdraw")
-    invitation.decided_at = datetime.now(timezone.utc)
+    invitation.decided_at = datetime.now(UTC)
     invitation.outcome = "withdrawn"
     record_event(actor, "membership_invitation.withdraw", "user", invitation.email, party_id=invitation.party_id)
     return invitation
@@ -239,7 +239,7 @@ def set_user_active(actor: Actor, user_id: int, active: bool) -> User:
         for membership in user.memberships:
             _keep_an_admin(membership, None)
     user.active = active
-    user.deactivated_at = None if active else datetime.now(timezone.utc)
+    user.deactivated_at = None if active else datetime.now(UTC)
     if not active:
         end_all_sessions(user)
         # Revoked, not merely paused: reactivating the account does not bring old tokens back.

@@ -4,14 +4,12 @@ WCAG 2.1 AA (axe-core)."""
 
 from __future__ import annotations
 
-from tests.browser.conftest import logged_in
-
 import re
 import uuid
 
 import pytest
 
-from tests.browser.conftest import axe_violations
+from tests.browser.conftest import axe_violations, logged_in
 
 pytestmark = pytest.mark.browser
 

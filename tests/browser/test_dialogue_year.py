@@ -6,14 +6,12 @@ municipality's overview follows the organisation's row step by step."""
 
 from __future__ import annotations
 
-from tests.browser.conftest import logged_in
-
 import re
 from datetime import date, timedelta
 
 import pytest
 
-from tests.browser.conftest import axe_violations
+from tests.browser.conftest import axe_violations, logged_in
 from tests.documents_helpers import make_pdf
 
 pytestmark = pytest.mark.browser

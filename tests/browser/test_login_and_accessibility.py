@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from tests.browser.conftest import log_in
-
 import pytest
 
-from tests.browser.conftest import axe_violations
+from tests.browser.conftest import axe_violations, log_in
 
 pytestmark = pytest.mark.browser
 

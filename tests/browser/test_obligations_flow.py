@@ -4,8 +4,6 @@ meets WCAG 2.1 AA (axe-core) before and after."""
 
 from __future__ import annotations
 
-from tests.browser.conftest import logged_in
-
 import re
 import threading
 from collections.abc import Iterator
@@ -22,7 +20,7 @@ from portal.extensions import db, make_engine
 from portal.migrate import upgrade
 from portal.models import Party, User
 from portal.uow import unit_of_work
-from tests.browser.conftest import axe_violations
+from tests.browser.conftest import axe_violations, logged_in
 from tests.documents_helpers import make_pdf
 
 pytestmark = pytest.mark.browser

@@ -3,8 +3,6 @@ viewer steps from match to match across pages, and it meets WCAG 2.1 AA (axe-cor
 
 from __future__ import annotations
 
-from tests.browser.conftest import log_in
-
 import io
 import threading
 from collections.abc import Iterator
@@ -24,7 +22,7 @@ from portal.migrate import upgrade
 from portal.models import Party, PartyKind
 from portal.services import documents as document_service
 from portal.uow import unit_of_work
-from tests.browser.conftest import axe_violations
+from tests.browser.conftest import axe_violations, log_in
 from tests.test_viewer import PAGES, pdf_of_pages
 
 pytestmark = pytest.mark.browser
