@@ -115,7 +115,7 @@ def search(actor: Actor, form: SearchForm) -> SearchResults:
     results = _rechecked(actor, index.search(query))
     if results.suggestion is not None and not _suggestion_has_readable_hits(actor, index, query, results.suggestion):
         # "Did you mean" must not offer a word found only in what the user may no longer read.
-        results.suggestion = None
+        results = replace(results, suggestion=None)
     return results
 
 
@@ -130,12 +130,13 @@ def _rechecked(actor: Actor, results: SearchResults) -> SearchResults:
     if not results.hits:
         return results
     readable = readable_hits(actor, results.hits)
-    kept = [hit for hit in results.hits if (hit.record_type, hit.document_id) in readable]
     dropped = [hit for hit in results.hits if (hit.record_type, hit.document_id) not in readable]
-    for hit in kept:
-        current = readable[(hit.record_type, hit.document_id)]
-        if current is not None:  # a document: its metadata as it is now, not as it was indexed
-            hit.title, hit.visibility = current
+    kept = []
+    for hit in results.hits:
+        if (hit.record_type, hit.document_id) in readable:
+            current = readable[(hit.record_type, hit.document_id)]
+            # A copy (the engine may keep its results), with a document's title and visibility as they are now.
+            kept.append(hit if current is None else replace(hit, title=current[0], visibility=current[1]))
     if not dropped:
         return SearchResults(total=results.total, hits=kept, facets=results.facets, suggestion=results.suggestion)
     facets = {name: dict(values) for name, values in results.facets.items()}
