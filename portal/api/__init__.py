@@ -239,7 +239,7 @@ class InvitationView:
     invited: list[Any]
 
 
-@bp.route("/agreements/<int:agreement_id>/invitation")
+@bp.route("/agreements/<int:agreement_id>/invitation", operation_id="get_agreement_invitation")
 @bp.response(200, s.InvitationSchema, description="The invitation")
 @bp.errors(401, 404)
 def get_invitation(agreement_id: int) -> Any:
@@ -248,7 +248,7 @@ def get_invitation(agreement_id: int) -> Any:
     return InvitationView(agreement, agreement_service.invitation_of(current_actor(), agreement))
 
 
-@bp.route("/agreements/<int:agreement_id>/invitation", methods=["POST"])
+@bp.route("/agreements/<int:agreement_id>/invitation", methods=["POST"], operation_id="answer_agreement_invitation")
 @bp.arguments(s.InvitationAnswerSchema)
 @bp.response(200, s.InvitationAnsweredSchema, description="Answered")
 @bp.errors(400, 401, 403, 404, 415)

@@ -104,6 +104,11 @@ class Blueprint(flask_smorest.Blueprint):
     DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {**flask_smorest.Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
                                              "multipart": "multipart/form-data"}
 
+    def route(self, rule: str, *, operation_id: str | None = None, **options: Any) -> Any:
+        """As flask-smorest's, naming the operation after its endpoint unless `operation_id` says otherwise."""
+        register = super().route(rule, **options)
+        return lambda func: register(self.doc(operationId=operation_id or func.__name__)(func))
+
     def errors(self, *statuses: int) -> Any:
         """Documents the error answers an operation may give, each with the Error schema."""
         def decorator(func: Any) -> Any:

@@ -16,6 +16,7 @@ from typing import Any
 from flask import url_for
 from flask_smorest.fields import Upload
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from webargs import fields as webargs_fields
 
 from portal.models import (
     AgreementStatus,
@@ -116,15 +117,10 @@ class Nested(fields.Nested):
     default_error_messages = {**_MESSAGES, "type": "Skal være et objekt."}
 
 
-class DelimitedList(fields.List):
+class DelimitedList(webargs_fields.DelimitedList):
     """Values separated by commas in one query parameter (`kind=a,b`)."""
 
     default_error_messages = {**_MESSAGES, "invalid": "Skal være kommaseparerede værdier."}
-
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
-        if not isinstance(value, str):
-            raise self.make_error("invalid")
-        return super()._deserialize([part for part in value.split(",") if part], attr, data, **kwargs)
 
 
 class Base(Schema):
@@ -301,7 +297,7 @@ class ApprovalSchema(Base):
     revision = fields.Integer(required=True)
     revision_hash = fields.String(required=True)
     approved_by = fields.Function(lambda a: a.approved_by.email if a.approved_by else None, required=True,
-                                  allow_none=True, metadata={"type": ["string", "null"],
+                                  allow_none=True, metadata={"type": "string",
                                                              "description": "The signatory's e-mail address"})
     approved_at = DateTime(required=True)
 
@@ -389,7 +385,7 @@ class InvitedSchema(Base):
     party = fields.Integer(attribute="party_id")
     invited_by_party = fields.Integer(allow_none=True, attribute="invited_by_party_id")
     invited_by = fields.Function(lambda link: link.invited_by.name if link.invited_by else None, allow_none=True,
-                                 metadata={"type": ["string", "null"]})
+                                 metadata={"type": "string"})
 
 
 class InvitationSchema(Base):
