@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import url_for
 from flask_smorest.fields import Upload
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, Schema, fields, validate
 from webargs import fields as webargs_fields
 
 from portal.models import (
@@ -126,7 +126,7 @@ class DelimitedList(webargs_fields.DelimitedList):
 class Base(Schema):
     """Unknown members are left out, as they always were; a body that is no object is refused."""
 
-    error_messages = {"type": "Send et JSON-objekt.", "unknown": "Ukendt felt."}
+    error_messages = {"type": "Skal være et objekt.", "unknown": "Ukendt felt."}
 
     class Meta:
         unknown = EXCLUDE
@@ -510,7 +510,3 @@ def flatten_messages(messages: Any, path: str = "") -> dict[str, str]:
     else:
         flat[path or "body"] = str(messages)
     return flat
-
-
-def validation_error(error: ValidationError) -> dict[str, str]:
-    return flatten_messages(error.messages)
