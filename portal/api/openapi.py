@@ -139,10 +139,16 @@ def _component_name(schema: Any) -> str | None:
     return name if name in NAMED else None
 
 
+def _empty_counts_as_absent(converter: Any, field: Any, ret: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """A query parameter given empty (`?status=`) is taken as not given (Parser.load_querystring): say so."""
+    return {"allowEmptyValue": True} if ret.get("in") == "query" else {}
+
+
 def register(app: Flask, blueprint: Blueprint) -> None:
     api = Api(spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=_component_name),"title": "Aftaleportalen API", "version": "1", "openapi_version": "3.1.0",
                            "info": INFO, "servers": [{"url": PREFIX}], "security": [{"bearer": []}]})
     api.init_app(app)
+    api.ma_plugin.converter.add_parameter_attribute_function(_empty_counts_as_absent)
     api.spec.components.security_scheme("bearer", BEARER)
     api.register_blueprint(blueprint)
     app.extensions["portal-api"] = api
