@@ -75,7 +75,12 @@ def test_missing_members_are_named_and_unknown_ones_ignored(app: Flask, demo: De
 def test_query_parameters_of_the_wrong_type_are_refused_and_empty_ones_ignored(app: Flask, demo: DemoData) -> None:
     editor = ApiUser(app, MUNI_EDITOR)
     assert set(_fields(editor.get("/search?q=aftale&year_from=i+fjor&kind=aftale,roman"))) == {"year_from", "kind[1]"}
-    assert editor.get("/search?q=aftale&year_from=&kind=&page=").status_code == 200
+    assert editor.get("/search?q=aftale&year_from=&kind=&page=&visibility=").status_code == 200
+    assert editor.get("/obligations?status=&due_before=").status_code == 200
+    doc = editor.client.get("/api/v1/openapi.json").json
+    query = [p for item in doc["paths"].values() for op in item.values() for p in op.get("parameters", [])
+             if p["in"] == "query"]
+    assert query and all(p["allowEmptyValue"] for p in query), "the document must say an empty value is allowed"
     assert set(_fields(editor.get("/obligations?due_before=31-12-2030"))) == {"due_before"}
 
 
