@@ -102,6 +102,7 @@ def _init_login(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from portal.api import bp as api_bp
+    from portal.api.openapi import register as register_api
     from portal.views.agreements import bp as agreements_bp
     from portal.views.audit import bp as audit_bp
     from portal.views.auth import bp as auth_bp
@@ -124,7 +125,7 @@ def _register_blueprints(app: Flask) -> None:
                operations_bp, parties_bp, public_bp, search_bp, users_bp, vendor_bp, viewer_bp):
         app.register_blueprint(bp)
     csrf.exempt(api_bp)
-    app.register_blueprint(api_bp)
+    register_api(app, api_bp)
 
 
 def _wants_json() -> bool:

@@ -1,16 +1,22 @@
-"""The JSON API, version 1: bearer tokens, JSON errors, an OpenAPI document."""
+"""The JSON API, version 1: bearer tokens, JSON errors, an OpenAPI document.
+
+Each view parses its input with a schema (portal/api/schemas.py), calls one service and answers
+with a schema; the same schemas make the OpenAPI document at /api/v1/openapi.json."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, current_app, g, jsonify, request, url_for
+from flask import current_app, g, jsonify, request, url_for
 
 from portal.access import load
+from portal.api import schemas as s
+from portal.api.openapi import Blueprint
 from portal.downloads import send_version
-from portal.errors import InvalidInput, NotFound, Unauthenticated, UnsupportedMediaType
+from portal.errors import InvalidInput, NotFound, Unauthenticated
 from portal.models import Agreement, Document, Party
 from portal.models.base import MAX_INT
 from portal.services import agreements as agreement_service
@@ -23,7 +29,7 @@ from portal.services.uploads import check_declared_size
 from portal.uow import unit_of_work
 from portal.web import current_actor
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp = Blueprint("api", __name__, url_prefix="/api/v1", description="Aftaleportalen API")
 
 PUBLIC_ENDPOINTS = {"api.openapi"}
 
@@ -59,99 +65,72 @@ def _refuse_nul_characters() -> None:
         raise InvalidInput("Teksten må ikke indeholde NUL-tegn.")
 
 
-def _has_nul(value: Any) -> bool:
-    """Whether any text in a parsed JSON value holds a NUL character (walked without recursion, as JSON nests deep)."""
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, str) and "\x00" in item:
-            return True
-        if isinstance(item, dict):
-            pending.extend(item.keys())
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
-    return False
-
-
-def _integer(value: Any) -> int | None:
-    """A JSON number that is whole (2 and 2.0 alike) and fits the database, else None; true and false are not numbers."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or abs(value) > MAX_INT:
-        return None
-    return value
-
-
-def _membership_json(m: Any) -> dict[str, Any]:
-    return {"party_id": m.party_id, "party_name": m.party.name, "party_kind": m.party.kind.value,
-            "cvr": m.party.cvr, "role": m.role.value}
+_LOCATION = {"Location": {"description": "The new object", "schema": {"type": "string"}}}
 
 
 @bp.route("/me")
+@bp.response(200, s.MeSchema, description="The user")
+@bp.errors(401)
 def me() -> Any:
-    user = current_actor()
-    assert user is not None
-    return jsonify({"id": user.id, "email": user.email, "name": user.name,
-                    "memberships": [_membership_json(m) for m in user.memberships]})
-
-
-def _document_json(doc: Any) -> dict[str, Any]:
-    current = doc.current
-    return {
-        "id": doc.id, "title": doc.title, "organisation": doc.party_id, "organisation_name": doc.party.name,
-        "department": doc.department_id, "kind": doc.kind.value, "year": doc.year, "visibility": doc.visibility.value,
-        "version": current.number, "status": current.status.value, "status_reason": current.status_reason,
-        "filename": current.filename, "size": current.size, "sha256": current.sha256, "media_type": current.media_type,
-        "page_count": current.page_count, "created_at": doc.created_at.isoformat(),
-        "published_at": doc.published_at.isoformat() if doc.published_at else None,
-        "versions": [{"version": v.number, "filename": v.filename, "size": v.size, "sha256": v.sha256,
-                      "status": v.status.value, "uploaded_at": v.uploaded_at.isoformat()} for v in doc.versions],
-        "url": url_for("documents.show", document_id=doc.id, _external=True),
-        "file_url": url_for("api.document_file", document_id=doc.id, _external=True),
-    }
+    """The user the token belongs to, with memberships"""
+    return current_actor()
 
 
 @bp.route("/documents", methods=["POST"])
-def create_document() -> Any:
-    """Multipart upload: `file`, `organisation` (id or CVR), `kind`, `year`, `title`, `visibility`, `department`."""
-    actor = current_actor()
+@bp.arguments(s.UploadFormSchema, location="multipart")
+@bp.response(201, s.DocumentSchema, description="Stored", headers=_LOCATION)
+@bp.errors(400, 401, 403, 404, 413, 415, 503)
+def create_document(form: dict[str, Any]) -> Any:
+    """Upload a document (its first version); indexing happens in the background"""
     cfg = current_app.config["PORTAL"]
-    if request.mimetype != "multipart/form-data":
-        raise UnsupportedMediaType("Send dokumentet som multipart/form-data med filen i feltet 'file'.")
-    file = request.files.get("file")
-    if file is None or not file.filename:
-        raise InvalidInput(fields={"file": "Send filen i feltet 'file'."})
+    file = form.pop("file")
     check_declared_size(file.content_length or None, cfg.max_upload_bytes)
-    party = party_service.find_party_by_reference(request.form.get("organisation", ""))
+    party = party_service.find_party_by_reference(form["organisation"])
     if party is None:
         raise InvalidInput(fields={"organisation": "Angiv organisationen med id eller CVR-nummer."})
     with unit_of_work():
-        document = document_service.upload_document(actor, party.id, request.form.to_dict(), file.stream, file.filename,
-                                                    max_size=cfg.max_upload_bytes)
-    return jsonify(_document_json(document)), 201, {"Location": url_for("api.get_document", document_id=document.id)}
+        document = document_service.upload_document(current_actor(), party.id, {k: str(v) for k, v in form.items()},
+                                                    file.stream, file.filename, max_size=cfg.max_upload_bytes)
+    return document, {"Location": url_for("api.get_document", document_id=document.id)}
 
 
 @bp.route("/documents/<int:document_id>")
+@bp.response(200, s.DocumentSchema, description="The document")
+@bp.errors(401, 404)
 def get_document(document_id: int) -> Any:
-    return jsonify(_document_json(load(current_actor(), Document, document_id, "document:read")))
+    """A document's metadata and extraction status"""
+    return load(current_actor(), Document, document_id, "document:read")
+
+
+_FILE_TYPES = ("application/pdf", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+               "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "text/csv", "text/plain")
+_BYTES = {media_type: {"schema": {"type": "string", "format": "binary"}} for media_type in _FILE_TYPES}
 
 
 @bp.route("/documents/<int:document_id>/file")
-def document_file(document_id: int) -> Any:
-    raw = request.args.get("version", "")
-    version = int(raw) if raw.isascii() and raw.isdigit() else None
-    if raw and (version is None or version < 1):
-        raise InvalidInput(fields={"version": "Versionens nummer: et heltal fra 1."})
-    return send_version(document_service.get_version(current_actor(), document_id, version))
+@bp.arguments(s.FileQuerySchema, location="query")
+@bp.doc(responses={"200": {"description": "The file", "content": _BYTES},
+                   "206": {"description": "The requested range", "content": _BYTES},
+                   "304": {"description": "Not modified (the ETag matches)"}})
+@bp.errors(400, 401, 404, 416, 503)
+def document_file(query: dict[str, Any], document_id: int) -> Any:
+    """The bytes of the newest (or `version`) version; Range and If-None-Match are honoured"""
+    return send_version(document_service.get_version(current_actor(), document_id, query.get("version")))
 
 
 @bp.route("/search")
-def search() -> Any:
-    """Hits grouped per document, best page first; `page`/`snippet` are the best page's."""
+@bp.arguments(s.SearchQuerySchema, location="query")
+@bp.response(200, s.SearchResultSchema, description="Hits the user may read")
+@bp.errors(400, 401, 503)
+def search(query: dict[str, Any]) -> Any:
+    """Full-text search in Danish; results grouped per document, best page first
+
+    `page`/`snippet` are the best page's."""
+    # The service reads the same parameters, checked above, as the search page's form sends them.
     results = search_service.search(current_actor(), search_service.SearchForm.from_args(request.args))
-    targets = search_service.hit_targets(results, request.args.get("q", ""))
-    viewer_url = _viewer_urls(request.args.get("q", ""))
+    q = query.get("q", "")
+    targets = search_service.hit_targets(results, q)
+    viewer_url = _viewer_urls(q)
     hits = []
     for hit, target in zip(results.hits, targets):
         best = hit.pages[0] if hit.pages else None
@@ -167,7 +146,7 @@ def search() -> Any:
             "url": viewer_url(hit.document_id, best.page if best else 1) if document
             else url_for(target.endpoint, **target.values, _external=True),
         })
-    return jsonify({"total": results.total, "hits": hits, "facets": results.facets, "suggestion": results.suggestion})
+    return {"total": results.total, "hits": hits, "facets": results.facets, "suggestion": results.suggestion}
 
 
 # Stand-ins for the two numbers of a hit's viewer URL (see _viewer_urls); no document or page has them.
@@ -188,234 +167,170 @@ def _viewer_urls(q: str) -> Callable[[int, int], str]:
     return lambda document_id, page: f"{head}{int(document_id)}{middle}{int(page)}{end}"
 
 
-def _agreement_json(agreement: Any) -> dict[str, Any]:
+@dataclass(frozen=True)
+class AgreementView:
+    """An agreement with its newest revision, that revision's sections and the approvals of it."""
+
+    agreement: Any
+    revision: Any
+    sections: list[dict[str, Any]]
+    approvals: list[Any]
+
+
+def _agreement_view(agreement: Any) -> AgreementView:
     revision = agreement_service.get_revision(agreement)
-    return {
-        "id": agreement.id, "title": agreement.title, "type": agreement.type.value, "status": agreement.status.value,
-        "revision": agreement.head, "revision_hash": revision.content_hash,
-        "parties": sorted(agreement.party_ids),
-        "pending_parties": sorted(p.party_id for p in agreement.pending),
-        "term_start": agreement.term_start.isoformat() if agreement.term_start else None,
-        "term_end": agreement.term_end.isoformat() if agreement.term_end else None,
-        "sections": [{"id": s["id"], "heading": s["heading"], "text": s["text"], "kind": s["kind"], "data": s["data"]}
-                     for s in agreement_service.sections_of(revision)],
-        "approvals": [{"party": a.party_id, "revision": a.revision, "revision_hash": a.revision_hash,
-                       "approved_by": a.approved_by.email if a.approved_by else None,
-                       "approved_at": a.approved_at.isoformat()} for a in agreement_service.current_approvals(agreement)],
-    }
-
-
-def _json_body() -> dict[str, Any]:
-    if not request.is_json:
-        raise UnsupportedMediaType("Send et JSON-objekt med Content-Type: application/json.")
-    try:
-        body = request.get_json(silent=True)
-    except RecursionError:  # nested deeper than the parser goes
-        body = None
-    if not isinstance(body, dict):
-        raise InvalidInput("Send et JSON-objekt.")
-    if _has_nul(body):
-        raise InvalidInput("Teksten må ikke indeholde NUL-tegn.")
-    return body
+    return AgreementView(agreement, revision, agreement_service.sections_of(revision),
+                         agreement_service.current_approvals(agreement))
 
 
 @bp.route("/agreements", methods=["POST"])
-def create_agreement() -> Any:
-    body = _json_body()
-    errors = {name: "Tekst." for name in ("title", "type") if not isinstance(body.get(name), str)}
-    errors.update({name: "En dato, ÅÅÅÅ-MM-DD." for name in ("term_start", "term_end")
-                   if body.get(name) is not None and not isinstance(body[name], str)})
-    organisations = body.get("organisations")
-    if not isinstance(organisations, list) or not organisations or any(_integer(o) is None for o in organisations):
-        errors["organisations"] = "En liste med organisationernes id'er."
-    if errors:
-        raise InvalidInput(fields=errors)
+@bp.arguments(s.AgreementCreateSchema)
+@bp.response(201, s.AgreementSchema, description="Created", headers=_LOCATION)
+@bp.errors(400, 401, 403, 404, 415)
+def create_agreement(body: dict[str, Any]) -> Any:
+    """Create an agreement between the municipality and organisations (revision 1)"""
     with unit_of_work():
-        agreement = agreement_service.create_agreement(current_actor(), {
-            **body, "organisations": [_integer(o) for o in organisations]})
-    return jsonify(_agreement_json(agreement)), 201, {"Location": url_for("api.get_agreement", agreement_id=agreement.id)}
+        agreement = agreement_service.create_agreement(current_actor(), body)
+    return _agreement_view(agreement), {"Location": url_for("api.get_agreement", agreement_id=agreement.id)}
 
 
 @bp.route("/agreements/<int:agreement_id>")
+@bp.response(200, s.AgreementSchema, description="The agreement")
+@bp.errors(401, 404)
 def get_agreement(agreement_id: int) -> Any:
-    return jsonify(_agreement_json(load(current_actor(), Agreement, agreement_id, "agreement:read")))
-
-
-def _is_section_change(change: Any) -> bool:
-    return isinstance(change, dict) and all(isinstance(change[name], str) for name in ("text", "heading") if name in change) \
-        and isinstance(change.get("data", {}), dict)
+    """The agreement at its newest revision"""
+    return _agreement_view(load(current_actor(), Agreement, agreement_id, "agreement:read"))
 
 
 @bp.route("/agreements/<int:agreement_id>", methods=["PATCH"])
-def patch_agreement(agreement_id: int) -> Any:
-    """`{"base_revision", "sections": {"<id>": {"text"?, "heading"?, "data"?}}}` → 200 {"revision"} or 409 with conflicts."""
-    body = _json_body()
-    sections = body.get("sections")
-    base = _integer(body.get("base_revision"))
-    errors = {} if base is not None else {"base_revision": "Et heltal."}
-    if not isinstance(sections, dict) or not all(_is_section_change(v) for v in sections.values()):
-        errors["sections"] = "Et objekt med afsnit-id → {text, heading: tekst; data: objekt}."
-    if errors:
-        raise InvalidInput(fields=errors)
+@bp.arguments(s.AgreementPatchSchema)
+@bp.response(200, s.SavedSchema, description="Saved (merged where others changed other lines)")
+@bp.alt_response(409, schema=s.ConflictSchema, description="Overlapping changes: nothing saved, both texts returned")
+@bp.errors(400, 401, 403, 404, 415)
+def patch_agreement(body: dict[str, Any], agreement_id: int) -> Any:
+    """Save changed sections against the revision the editor started from"""
     try:
         with unit_of_work():
-            revision = agreement_service.update_agreement(current_actor(), agreement_id, sections, base_revision=base)
+            revision = agreement_service.update_agreement(current_actor(), agreement_id, body["sections"],
+                                                          base_revision=body["base_revision"])
     except agreement_service.AgreementConflict as exc:
-        return jsonify({"error": {"code": exc.code, "message": exc.message}, "head_revision": exc.head,
-                        "conflicts": exc.conflicts, "unsaved": exc.unsaved}), 409
+        return jsonify(s.ConflictSchema().dump({
+            "error": {"code": exc.code, "message": exc.message}, "head_revision": exc.head,
+            "conflicts": exc.conflicts, "unsaved": exc.unsaved})), 409
     agreement = load(current_actor(), Agreement, agreement_id, "agreement:read")
-    return jsonify({"revision": revision.number if revision else agreement.head, "changed": revision is not None,
-                    "revision_hash": agreement_service.get_revision(agreement).content_hash})
+    return {"revision": revision.number if revision else agreement.head, "changed": revision is not None,
+            "revision_hash": agreement_service.get_revision(agreement).content_hash}
 
 
 @bp.route("/agreements/<int:agreement_id>/sections", methods=["POST"])
-def add_agreement_section(agreement_id: int) -> Any:
-    """`{"heading", "base_revision", "after"?}` → 201 {"section_id", "revision"}."""
-    body = _json_body()
-    base = _integer(body.get("base_revision"))
-    errors = {} if base is not None else {"base_revision": "Et heltal."}
-    if not isinstance(body.get("heading"), str):
-        errors["heading"] = "Skriv en overskrift."
-    if body.get("after") is not None and not isinstance(body["after"], str):
-        errors["after"] = "Et afsnits id."
-    if errors:
-        raise InvalidInput(fields=errors)
+@bp.arguments(s.SectionAddSchema)
+@bp.response(201, s.SectionAddedSchema, description="Added")
+@bp.errors(400, 401, 403, 404, 409, 415)
+def add_agreement_section(body: dict[str, Any], agreement_id: int) -> Any:
+    """Add an empty section"""
     with unit_of_work():
-        section_id = agreement_service.add_section(current_actor(), agreement_id, body["heading"], base_revision=base,
-                                                   after=body.get("after"))
+        section_id = agreement_service.add_section(current_actor(), agreement_id, body["heading"],
+                                                   base_revision=body["base_revision"], after=body.get("after"))
     agreement = load(current_actor(), Agreement, agreement_id, "agreement:read")
-    return jsonify({"section_id": section_id, "revision": agreement.head}), 201
+    return {"section_id": section_id, "revision": agreement.head}
 
 
-def _invitation_json(agreement: Any) -> dict[str, Any]:
-    """What an invited party sees before it accepts: the agreement's name and who invited it."""
-    invitations = agreement_service.invitation_of(current_actor(), agreement)
-    return {"id": agreement.id, "title": agreement.title, "type": agreement.type.value, "status": agreement.status.value,
-            "term_start": agreement.term_start.isoformat() if agreement.term_start else None,
-            "term_end": agreement.term_end.isoformat() if agreement.term_end else None,
-            "invited": [{"party": link.party_id, "invited_by_party": link.invited_by_party_id,
-                         "invited_by": link.invited_by.name if link.invited_by else None} for link in invitations]}
+@dataclass(frozen=True)
+class InvitationView:
+    agreement: Any
+    invited: list[Any]
 
 
-@bp.route("/agreements/<int:agreement_id>/invitation")
+@bp.route("/agreements/<int:agreement_id>/invitation", operation_id="get_agreement_invitation")
+@bp.response(200, s.InvitationSchema, description="The invitation")
+@bp.errors(401, 404)
 def get_invitation(agreement_id: int) -> Any:
-    return jsonify(_invitation_json(load(current_actor(), Agreement, agreement_id, "agreement:open")))
+    """What an invited organisation sees before it accepts: title, type, term, who invited it"""
+    agreement = load(current_actor(), Agreement, agreement_id, "agreement:open")
+    return InvitationView(agreement, agreement_service.invitation_of(current_actor(), agreement))
 
 
-@bp.route("/agreements/<int:agreement_id>/invitation", methods=["POST"])
-def answer_invitation(agreement_id: int) -> Any:
-    """`{"accept": true|false}` → 200 {"id", "accepted"|"declined": [party ids]}."""
-    accept = _json_body().get("accept")
-    if not isinstance(accept, bool):
-        raise InvalidInput(fields={"accept": "true for at acceptere, false for at afslå."})
+@bp.route("/agreements/<int:agreement_id>/invitation", methods=["POST"], operation_id="answer_agreement_invitation")
+@bp.arguments(s.InvitationAnswerSchema)
+@bp.response(200, s.InvitationAnsweredSchema, description="Answered")
+@bp.errors(400, 401, 403, 404, 415)
+def answer_invitation(body: dict[str, Any], agreement_id: int) -> Any:
+    """Accept (become a party) or decline, for the caller's invited parties"""
     with unit_of_work():
-        party_ids = agreement_service.respond_to_invitation(current_actor(), agreement_id, accept=accept)
-    return jsonify({"id": agreement_id, "accepted" if accept else "declined": party_ids})
+        party_ids = agreement_service.respond_to_invitation(current_actor(), agreement_id, accept=body["accept"])
+    return {"id": agreement_id, "accepted" if body["accept"] else "declined": party_ids}
 
 
 @bp.route("/agreements/<int:agreement_id>/approvals", methods=["POST"])
-def approve_agreement(agreement_id: int) -> Any:
-    revision = _integer(_json_body().get("revision"))
-    if revision is None:
-        raise InvalidInput(fields={"revision": "Angiv revisionen, der godkendes."})
+@bp.arguments(s.ApprovalRequestSchema)
+@bp.response(201, s.AgreementSchema, description="Approved")
+@bp.errors(400, 401, 403, 404, 409, 415)
+def approve_agreement(body: dict[str, Any], agreement_id: int) -> Any:
+    """Approve a revision on behalf of the signatory's party"""
     with unit_of_work():
-        agreement_service.approve(current_actor(), agreement_id, revision)
-    agreement = load(current_actor(), Agreement, agreement_id, "agreement:read")
-    return jsonify(_agreement_json(agreement)), 201
-
-
-def _occurrence_json(occurrence: Any) -> dict[str, Any]:
-    """One occurrence of an obligation: what is due when, and where it stands."""
-    obligation = occurrence.obligation
-    return {
-        "id": occurrence.id, "obligation_id": obligation.id, "title": obligation.title,
-        "description": obligation.description, "responsible_party": obligation.responsible_party_id,
-        "responsible_party_name": obligation.responsible_party.name, "verifying_party": obligation.verifying_party_id,
-        "verifying_party_name": obligation.verifying_party.name, "agreement": obligation.agreement_id,
-        "section": obligation.section_id, "meeting": obligation.meeting_id, "due_date": occurrence.due_date.isoformat(),
-        "status": occurrence.status.value, "status_note": occurrence.status_note,
-        "overdue": occurrence.is_overdue(date.today()), "recurrence": obligation.recurrence,
-        "evidence": [{"document_id": e.document_id, "page": e.page, "url": e.url, "comment": e.comment}
-                     for e in occurrence.evidence],
-        "url": url_for("obligations.show", occurrence_id=occurrence.id, _external=True),
-    }
-
-
-def _date_param(name: str) -> date | None:
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError as exc:
-        raise InvalidInput(fields={name: "Skriv datoen som ÅÅÅÅ-MM-DD."}) from exc
+        agreement_service.approve(current_actor(), agreement_id, body["revision"])
+    return _agreement_view(load(current_actor(), Agreement, agreement_id, "agreement:read"))
 
 
 @bp.route("/obligations")
-def list_obligations() -> Any:
-    """The occurrences the caller may see, by due date: `party` (id or CVR; responsible or verifying),
-    `status` (an occurrence status or `overdue`), `due_before` (a date, exclusive)."""
+@bp.arguments(s.ObligationQuerySchema, location="query")
+@bp.response(200, s.ObligationListSchema, description="The occurrences")
+@bp.errors(400, 401, 404)
+def list_obligations(query: dict[str, Any]) -> Any:
+    """Obligation occurrences the user may see, by due date"""
     actor = current_actor()
     party_id = None
-    if request.args.get("party", "").strip():
-        party = party_service.find_party_by_reference(request.args["party"])
+    if query.get("party", "").strip():
+        party = party_service.find_party_by_reference(query["party"])
         if party is None:
             raise NotFound()
         party_id = load(actor, Party, party.id, "party:read").id
-    status = request.args.get("status", "").strip() or None
-    if status is not None and status != "overdue" and status not in {s.value for s in obligation_service.OccurrenceStatus}:
-        raise InvalidInput(fields={"status": "Ukendt status."})
-    due_before = _date_param("due_before")
+    due_before = query.get("due_before")
     if due_before == date.min:  # nothing falls due before the first day there is
-        return jsonify({"total": 0, "obligations": []})
+        return {"total": 0, "obligations": []}
     filters = obligation_service.ObligationFilter(
-        party_id=party_id, status=status, due_to=due_before - timedelta(days=1) if due_before else None)
+        party_id=party_id, status=query.get("status"), due_to=due_before - timedelta(days=1) if due_before else None)
     occurrences = obligation_service.list_occurrences(actor, filters)
-    return jsonify({"total": len(occurrences), "obligations": [_occurrence_json(o) for o in occurrences]})
+    return {"total": len(occurrences), "obligations": occurrences}
 
 
 @bp.route("/obligations/<int:occurrence_id>/report", methods=["POST"])
-def report_obligation(occurrence_id: int) -> Any:
-    """`{"comment", "evidence": [{"document_id", "page"?} | {"url"}]}` → the occurrence, reported done."""
-    body = _json_body()
-    evidence = body.get("evidence", [])
-    if not isinstance(evidence, list) or not all(isinstance(item, dict) for item in evidence):
-        raise InvalidInput(fields={"evidence": "En liste af {document_id, page} eller {url}."})
-    items = []
-    for item in evidence:
-        document_id, page, url = (item.get(name) for name in ("document_id", "page", "url"))
-        if any(value is not None and _integer(value) is None for value in (document_id, page)) \
-                or url is not None and not isinstance(url, str):
-            raise InvalidInput(fields={"evidence": "document_id og page er heltal; url er tekst."})
-        items.append({"document_id": _integer(document_id), "page": _integer(page), "url": url})
-    comment = body.get("comment", "")
-    if not isinstance(comment, str):
-        raise InvalidInput(fields={"comment": "Tekst."})
+@bp.arguments(s.ReportSchema)
+@bp.response(200, s.ObligationSchema, description="Reported done")
+@bp.errors(400, 401, 403, 404, 415)
+def report_obligation(body: dict[str, Any], occurrence_id: int) -> Any:
+    """Report an occurrence done, with evidence (the responsible party's editors)"""
+    evidence = [{"document_id": item.get("document_id"), "page": item.get("page"), "url": item.get("url")}
+                for item in body["evidence"]]
     with unit_of_work():
-        occurrence = obligation_service.report_done(current_actor(), occurrence_id, comment=comment, evidence=items)
-    return jsonify(_occurrence_json(occurrence))
+        return obligation_service.report_done(current_actor(), occurrence_id, comment=body["comment"],
+                                              evidence=evidence)
 
 
 @bp.route("/obligations/<int:occurrence_id>/verify", methods=["POST"])
+@bp.response(200, s.ObligationSchema, description="Verified")
+@bp.errors(400, 401, 403, 404)
 def verify_obligation(occurrence_id: int) -> Any:
+    """Verify a reported occurrence (the verifying party's editors)"""
     with unit_of_work():
-        occurrence = obligation_service.verify(current_actor(), occurrence_id)
-    return jsonify(_occurrence_json(occurrence))
+        return obligation_service.verify(current_actor(), occurrence_id)
 
 
 @bp.route("/obligations/<int:occurrence_id>/reject", methods=["POST"])
-def reject_obligation(occurrence_id: int) -> Any:
-    """`{"reason"}` → the occurrence, back with the responsible party."""
-    reason = _json_body().get("reason")
-    if not isinstance(reason, str):
-        raise InvalidInput(fields={"reason": "Skriv hvorfor opfyldelsen ikke godkendes."})
+@bp.arguments(s.RejectSchema)
+@bp.response(200, s.ObligationSchema, description="Rejected")
+@bp.errors(400, 401, 403, 404, 415)
+def reject_obligation(body: dict[str, Any], occurrence_id: int) -> Any:
+    """Reject a report with a reason; the responsible party must report again"""
     with unit_of_work():
-        occurrence = obligation_service.reject(current_actor(), occurrence_id, reason)
-    return jsonify(_occurrence_json(occurrence))
+        return obligation_service.reject(current_actor(), occurrence_id, body["reason"])
 
 
 @bp.route("/openapi.json")
+@bp.doc(security=[])
+@bp.response(200, s.DocumentDescriptionSchema, description="The OpenAPI document")
 def openapi() -> Any:
+    """This document; no token needed"""
     from portal.api.openapi import document
 
     return jsonify(document())
