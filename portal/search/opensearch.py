@@ -8,9 +8,11 @@ compound dictionary); queries come from the same parser as the embedded engine's
 
 Grouping: `collapse` on the record group (record type + document id) with `inner_hits`
 for the best pages; document totals and facet counts are cardinality aggregations over
-the group, so they count documents as the embedded engine does. Highlighting uses the
-compound sub-field, whose tokens span whole words, so "anvisningsaftale" is marked for
-"anvisning"; the html encoder escapes the text and only `<mark>` is added.
+the group, so they count documents as the embedded engine does. Snippets are cut in
+Python from the text of the few pages shown, by the same highlighter as the embedded
+engine's (portal.search.analysis.Highlighter), so both mark the same words and show the
+same window: OpenSearch's own highlighter starts its fragment at the first match, which
+for a match at the end of a long page left a snippet of one word.
 
 Network trouble (refused, timeout, 5xx, 429) becomes SearchUnavailable; anything else
 the cluster rejects becomes SearchError. Timeouts are short: a search that takes longer
@@ -102,8 +104,7 @@ def index_body() -> dict[str, Any]:
                     "type": "text",
                     "analyzer": "da_text",
                     "fields": {
-                        # Offsets in the postings make highlighting cheap.
-                        "parts": {**compound, "index_options": "offsets"},
+                        "parts": compound,
                         "words": {"type": "text", "analyzer": "da_words", "index_options": "docs", "norms": False},
                     },
                 },
@@ -432,10 +433,11 @@ class OpenSearchIndex:
         with _translated("search"):
             response = self._client.search(index=self.alias, body=body)
         aggregations = response.get("aggregations", {})
+        highlighter = parsed.highlighter()
         total = int(aggregations.get("documents", {}).get("value", 0))
         results = SearchResults(
             total=total,
-            hits=[_document_hit(hit) for hit in response["hits"]["hits"]],
+            hits=[_document_hit(hit, highlighter) for hit in response["hits"]["hits"]],
             facets=_facets(aggregations),
         )
         if total < SUGGEST_BELOW_TOTAL:
@@ -545,20 +547,6 @@ def _user_query(parsed: ParsedQuery) -> dict[str, Any]:
     return query
 
 
-def _highlight_query(parsed: ParsedQuery) -> dict[str, Any]:
-    """The positive clauses against `text.parts`, whose tokens (whole words and their
-    compound parts) carry the offsets of whole words in the stored text."""
-    should: list[dict[str, Any]] = []
-    for clause in parsed.positive_clauses():
-        if isinstance(clause, Phrase):
-            should.append({"match_phrase": {"text.parts": " ".join(clause.words)}})
-        elif clause.prefix:
-            should.append({"prefix": {"text.parts": analysis.prefix_term(clause.word)}})
-        else:
-            should.append({"match": {"text.parts": clause.word}})
-    return {"bool": {"should": should}} if should else {"match_none": {}}
-
-
 def _facet(field: str) -> dict[str, Any]:
     # Pages per value, as on the embedded engine (see SearchResults).
     return {"terms": {"field": field, "size": FACET_SIZE}}
@@ -585,21 +573,7 @@ def _search_body(q: SearchQuery, parsed: ParsedQuery, filters: list[dict[str, An
                 "name": "pages",
                 "size": q.pages_per_document,
                 "sort": [{"_score": "desc"}, {"page": "asc"}],
-                "_source": {"includes": ["id", "page"]},
-                "highlight": {
-                    "encoder": "html",
-                    "pre_tags": ["<mark>"],
-                    "post_tags": ["</mark>"],
-                    "fields": {
-                        "text.parts": {
-                            "type": "unified",
-                            "fragment_size": SNIPPET_CHARS,
-                            "number_of_fragments": 1,
-                            "no_match_size": SNIPPET_CHARS,
-                            "highlight_query": _highlight_query(parsed),
-                        }
-                    },
-                },
+                "_source": {"includes": ["id", "page", "text"]},
             },
             "max_concurrent_group_searches": 4,
         },
@@ -615,33 +589,20 @@ def _search_body(q: SearchQuery, parsed: ParsedQuery, filters: list[dict[str, An
 
 # --- response translation -------------------------------------------------------------
 
-_MARK = re.compile(r"(</?mark>)")
-
-
-def _safe_fragment(fragment: str) -> str:
-    """Belt and braces over the html encoder: outside our own `<mark>` tags no `<` or
-    `>` may remain."""
-    return "".join(
-        part if part in ("<mark>", "</mark>") else part.replace("<", "&lt;").replace(">", "&gt;")
-        for part in _MARK.split(fragment)
-    )
-
-
-def _page_hit(inner: dict[str, Any]) -> PageHit:
-    fragments = inner.get("highlight", {}).get("text.parts") or [""]
+def _page_hit(inner: dict[str, Any], highlighter: analysis.Highlighter) -> PageHit:
     src = inner["_source"]
     return PageHit(
         page=int(src["page"]),
-        snippet_html=" ".join(_safe_fragment(fragments[0]).split()),
+        snippet_html=highlighter.snippet(src.get("text", ""), SNIPPET_CHARS),
         score=float(inner.get("_score") or 0.0),
         record_id=src["id"],
     )
 
 
-def _document_hit(hit: dict[str, Any]) -> DocumentHit:
+def _document_hit(hit: dict[str, Any], highlighter: analysis.Highlighter) -> DocumentHit:
     src = hit["_source"]
     inner = hit.get("inner_hits", {}).get("pages", {}).get("hits", {}).get("hits", [])
-    pages = [_page_hit(i) for i in inner]
+    pages = [_page_hit(i, highlighter) for i in inner]
     return DocumentHit(
         document_id=int(src["document_id"]),
         title=src["title"],
