@@ -3,8 +3,12 @@
 Each deployment's records live in an index named `<prefix>-<UTC time>` reached only
 through the alias `<prefix>`. A rebuild fills a new index and moves the alias in one
 `_aliases` call, so searches never see a half-built index. The mapping expresses the
-analysis chain of portal.search.analysis (same stop words, stemmer, "aa" → "å" and
-compound dictionary); queries come from the same parser as the embedded engine's.
+analysis chain of portal.search.analysis (same stop words, stemmer, "aa" → "å"); the
+compound parts are computed by that module too and indexed in a `compound` field, as on
+the embedded engine, and queries are built from the same parsed clauses with the same
+terms and weights. So both engines find the same documents and score them alike (to
+within about 1 %: the engines round field lengths differently); documents with equal
+scores may come in another order.
 
 Grouping: `collapse` on the record group (record type + document id) with `inner_hits`
 for the best pages; document totals and facet counts are cardinality aggregations over
@@ -78,7 +82,6 @@ _DISPLAY_FIELDS = [
 
 def index_body() -> dict[str, Any]:
     """Settings and mapping of one generation of the index."""
-    compound = {"type": "text", "analyzer": "da_compound", "search_analyzer": "da_text"}
     return {
         "settings": {
             # One shard: a few hundred thousand pages fit easily, and term statistics
@@ -88,6 +91,8 @@ def index_body() -> dict[str, Any]:
         },
         "mappings": {
             "dynamic": "strict",
+            # `compound` is derived from title and text; it is searched, never shown.
+            "_source": {"excludes": ["compound"]},
             "properties": {
                 "id": {"type": "keyword"},
                 "group": {"type": "keyword"},
@@ -95,19 +100,17 @@ def index_body() -> dict[str, Any]:
                 "version": {"type": "integer"},
                 "page": {"type": "integer"},
                 "record_type": {"type": "keyword"},
-                "title": {
-                    "type": "text",
-                    "analyzer": "da_text",
-                    "fields": {"parts": compound},
-                },
+                "title": {"type": "text", "analyzer": "da_text"},
                 "text": {
                     "type": "text",
                     "analyzer": "da_text",
                     "fields": {
-                        "parts": compound,
                         "words": {"type": "text", "analyzer": "da_words", "index_options": "docs", "norms": False},
                     },
                 },
+                # The compound parts of title and text, as the embedded engine's field of
+                # the same name: each part once per distinct word, stemmed by da_text.
+                "compound": {"type": "text", "analyzer": "da_text", "index_options": "freqs"},
                 "organisation_id": {"type": "long"},
                 "organisation_name": {"type": "keyword", "index": False},
                 "department_id": {"type": "long"},
@@ -132,6 +135,7 @@ def _source(record: SearchRecord) -> dict[str, Any]:
         "record_type": record.record_type,
         "title": analysis.prepare(record.title),
         "text": analysis.prepare(record.text),
+        "compound": analysis.compound_text(analysis.prepare(record.title) + "\n" + analysis.prepare(record.text)),
         "organisation_id": record.organisation_id,
         "organisation_name": record.organisation_name,
         "department_id": record.department_id,
@@ -509,8 +513,23 @@ def _should(*queries: dict[str, Any]) -> dict[str, Any]:
     return {"bool": {"should": list(queries), "minimum_should_match": 1}}
 
 
+def _term_clauses(term: str) -> dict[str, Any]:
+    return _should(
+        {"term": {"text": {"value": term, "boost": TEXT_BOOST}}},
+        {"term": {"compound": {"value": term, "boost": COMPOUND_BOOST}}},
+        {"term": {"title": {"value": term, "boost": TITLE_BOOST}}},
+    )
+
+
 def _clause(clause: Clause) -> dict[str, Any]:
+    """The same clauses as the embedded engine's: terms are stemmed here, by the shared
+    chain, so both engines look up the very same terms."""
     if isinstance(clause, Phrase):
+        terms = analysis.phrase_terms(" ".join(clause.words))
+        if not terms:
+            return {"match_none": {}}
+        if len(terms) == 1:
+            return _term_clauses(terms[0][1])
         text = " ".join(clause.words)
         return _should(
             {"match_phrase": {"text": {"query": text, "boost": TEXT_BOOST}}},
@@ -520,16 +539,11 @@ def _clause(clause: Clause) -> dict[str, Any]:
         value = analysis.prefix_term(clause.word)
         return _should(
             {"prefix": {"text": {"value": value, "boost": TEXT_BOOST}}},
-            {"prefix": {"text.parts": {"value": value, "boost": COMPOUND_BOOST}}},
+            {"prefix": {"compound": {"value": value, "boost": COMPOUND_BOOST}}},
             {"prefix": {"title": {"value": value, "boost": TITLE_BOOST}}},
-            {"prefix": {"title.parts": {"value": value, "boost": COMPOUND_BOOST}}},
         )
-    return _should(
-        {"match": {"text": {"query": clause.word, "boost": TEXT_BOOST}}},
-        {"match": {"text.parts": {"query": clause.word, "boost": COMPOUND_BOOST}}},
-        {"match": {"title": {"query": clause.word, "boost": TITLE_BOOST}}},
-        {"match": {"title.parts": {"query": clause.word, "boost": COMPOUND_BOOST}}},
-    )
+    term = analysis.stem(clause.word)
+    return _term_clauses(term) if term else {"match_none": {}}
 
 
 def _user_query(parsed: ParsedQuery) -> dict[str, Any]:

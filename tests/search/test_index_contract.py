@@ -68,6 +68,16 @@ def test_a_phrase_needs_its_words_side_by_side_in_order(corpus: Corpus) -> None:
     assert corpus.ids('"styring boligerne"') == []
 
 
+def test_a_word_found_only_inside_compounds_ranks_pages_alike_on_both_engines(corpus: Corpus) -> None:
+    # The compound part counts once per distinct word, on both engines: a page that repeats
+    # one compound does not outrank a page with two different compounds holding the part.
+    corpus.add(
+        corpus.page(1, text="Boligafdelingen og boligafdelingen og boligafdelingen mødes."),
+        corpus.page(2, text="Ungdomsboligerne og ældreboligerne i afdelingen mødes."),
+    )
+    assert corpus.ids("bolig") == [2, 1]
+
+
 def test_danish_letters_are_not_folded_to_ascii(corpus: Corpus) -> None:
     corpus.add(
         corpus.page(1, text="Bebyggelsen ligger ved en sø med stier rundt om."),
