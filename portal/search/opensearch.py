@@ -303,6 +303,7 @@ class OpenSearchIndex:
     def create(self) -> None:
         """Make an empty index behind the alias if the alias does not exist."""
         if self._alias_exists():
+            self._add_new_fields()
             self._known_to_exist = True
             return
         body = index_body()
@@ -314,6 +315,20 @@ class OpenSearchIndex:
             if not self._alias_exists():  # lost a race with another process: fine
                 raise
         self._known_to_exist = True
+
+    def _add_new_fields(self) -> None:
+        """Fields added to the mapping since an index was built are added to it (the
+        mapping is strict, so records carrying them would otherwise be refused). Records
+        written before have no value there until `indexer reindex`."""
+        properties = index_body()["mappings"]["properties"]
+        with _translated("read mapping"):
+            mappings = self._client.indices.get_mapping(index=self.alias)
+        for name, mapping in mappings.items():
+            missing = {k: v for k, v in properties.items() if k not in mapping["mappings"].get("properties", {})}
+            if missing:
+                log.warning("index %s lacks %s: adding them; run `indexer reindex` to fill them", name, sorted(missing))
+                with _translated("extend mapping"):
+                    self._client.indices.put_mapping(index=name, body={"properties": missing})
 
     def _ensure_created(self) -> None:
         # Writing to a missing alias would make OpenSearch auto-create a plain index of
