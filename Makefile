@@ -6,7 +6,7 @@ PORT   ?= 5000
 STAMP  := $(VENV)/.installed
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard portal/translations/*/LC_MESSAGES/messages.po))
 
-.PHONY: install run test bench clean
+.PHONY: install opensearch-node run test bench clean
 
 $(STAMP): pyproject.toml package.json package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,14 @@ $(STAMP): pyproject.toml package.json package-lock.json
 portal/translations/%/LC_MESSAGES/messages.mo: portal/translations/%/LC_MESSAGES/messages.po $(STAMP)
 	$(BIN)/pybabel compile -i $< -o $@
 
-install: $(STAMP) $(CATALOGS)
+# The OpenSearch node the search tests run against (tests/opensearch, from Maven Central),
+# built once when Java and Maven are here; without them those tests skip (fail under CI).
+install: $(STAMP) $(CATALOGS) opensearch-node
+
+opensearch-node: $(STAMP)
+	@if command -v java >/dev/null && command -v mvn >/dev/null; then \
+		$(BIN)/python -c 'from tests.opensearch_node import ensure_launcher; ensure_launcher()'; \
+	else echo "java or mvn not found: the OpenSearch tests will be skipped (see README)"; fi
 
 # Plain HTTP on loopback, so the session cookie cannot be marked Secure here.
 run: export PORTAL_SECURE_COOKIES ?= 0
@@ -39,4 +46,4 @@ bench: install
 	status=0; for b in $(BENCH); do $(BIN)/python bench/$$b.py || status=1; done; exit $$status
 
 clean:
-	rm -rf $(VENV) node_modules instance .pytest_cache
+	rm -rf $(VENV) node_modules instance .pytest_cache tests/opensearch/target

@@ -208,7 +208,7 @@ class _SharedNode:
         missing = [tool for tool in ("java", "mvn") if shutil.which(tool) is None]
         if missing:
             self.problem = (
-                f"OpenSearch runs skipped: {' and '.join(missing)} not found, and {ENV} is not set "
+                f"no OpenSearch node for the tests: {' and '.join(missing)} not found, and {ENV} is not set "
                 "(e.g. http://localhost:9200)."
             )
             return

@@ -169,8 +169,8 @@ def test_views_and_the_api_run_no_queries_of_their_own() -> None:
 # --- no dead code ------------------------------------------------------------------------------
 
 # Called by a framework, not by our code: Flask's and Click's decorators, SQLAlchemy's and
-# flask-login's hooks, pdfminer's overridden methods, Alembic's downgrade, and the names the
-# templates read (vulture cannot see into Jinja).
+# flask-login's hooks, pdfminer's and webargs'/marshmallow's overridden methods, Alembic's
+# downgrade, and the names the templates read (vulture cannot see into Jinja).
 FRAMEWORK_DECORATORS = ["@*.route", "@*.command", "@*.group", "@*.before_request", "@*.after_request",
                         "@*.errorhandler", "@*.app_template_filter", "@*.app_template_global",
                         "@*.context_processor", "@*.app_context_processor", "@*.listens_for", "@*.user_loader",
@@ -178,7 +178,8 @@ FRAMEWORK_DECORATORS = ["@*.route", "@*.command", "@*.group", "@*.before_request
                         "@*.before_app_request", "@*.app_errorhandler", "@*.after_app_request", "@*.fixture",
                         "@rule", "@invariant", "@initialize", "@precondition", "@task"]
 FRAMEWORK_NAMES = ["process_bind_param", "process_result_value", "is_active", "get_id", "downgrade", "upgrade",
-                   "paint_path", "render_image", "parse_objects", "has_figures", "on_start", "pytest_*", "test_*"]
+                   "paint_path", "render_image", "parse_objects", "load_json", "load_querystring", "load_multipart",
+                   "handle_error", "_deserialize", "Meta", "has_figures", "on_start", "pytest_*", "test_*"]
 
 
 def test_no_dead_functions_in_the_portal_or_the_indexer() -> None:

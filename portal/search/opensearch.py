@@ -3,14 +3,20 @@
 Each deployment's records live in an index named `<prefix>-<UTC time>` reached only
 through the alias `<prefix>`. A rebuild fills a new index and moves the alias in one
 `_aliases` call, so searches never see a half-built index. The mapping expresses the
-analysis chain of portal.search.analysis (same stop words, stemmer, "aa" → "å" and
-compound dictionary); queries come from the same parser as the embedded engine's.
+analysis chain of portal.search.analysis (same stop words, stemmer, "aa" → "å"); the
+compound parts are computed by that module too and indexed in a `compound` field, as on
+the embedded engine, and queries are built from the same parsed clauses with the same
+terms and weights. So both engines find the same documents and score them alike (to
+within about 1 %: the engines round field lengths differently); documents with equal
+scores may come in another order.
 
 Grouping: `collapse` on the record group (record type + document id) with `inner_hits`
 for the best pages; document totals and facet counts are cardinality aggregations over
-the group, so they count documents as the embedded engine does. Highlighting uses the
-compound sub-field, whose tokens span whole words, so "anvisningsaftale" is marked for
-"anvisning"; the html encoder escapes the text and only `<mark>` is added.
+the group, so they count documents as the embedded engine does. Snippets are cut in
+Python from the text of the few pages shown, by the same highlighter as the embedded
+engine's (portal.search.analysis.Highlighter), so both mark the same words and show the
+same window: OpenSearch's own highlighter starts its fragment at the first match, which
+for a match at the end of a long page left a snippet of one word.
 
 Network trouble (refused, timeout, 5xx, 429) becomes SearchUnavailable; anything else
 the cluster rejects becomes SearchError. Timeouts are short: a search that takes longer
@@ -76,7 +82,6 @@ _DISPLAY_FIELDS = [
 
 def index_body() -> dict[str, Any]:
     """Settings and mapping of one generation of the index."""
-    compound = {"type": "text", "analyzer": "da_compound", "search_analyzer": "da_text"}
     return {
         "settings": {
             # One shard: a few hundred thousand pages fit easily, and term statistics
@@ -86,6 +91,8 @@ def index_body() -> dict[str, Any]:
         },
         "mappings": {
             "dynamic": "strict",
+            # `compound` is derived from title and text; it is searched, never shown.
+            "_source": {"excludes": ["compound"]},
             "properties": {
                 "id": {"type": "keyword"},
                 "group": {"type": "keyword"},
@@ -93,20 +100,17 @@ def index_body() -> dict[str, Any]:
                 "version": {"type": "integer"},
                 "page": {"type": "integer"},
                 "record_type": {"type": "keyword"},
-                "title": {
-                    "type": "text",
-                    "analyzer": "da_text",
-                    "fields": {"parts": compound},
-                },
+                "title": {"type": "text", "analyzer": "da_text"},
                 "text": {
                     "type": "text",
                     "analyzer": "da_text",
                     "fields": {
-                        # Offsets in the postings make highlighting cheap.
-                        "parts": {**compound, "index_options": "offsets"},
                         "words": {"type": "text", "analyzer": "da_words", "index_options": "docs", "norms": False},
                     },
                 },
+                # The compound parts of title and text, as the embedded engine's field of
+                # the same name: each part once per distinct word, stemmed by da_text.
+                "compound": {"type": "text", "analyzer": "da_text", "index_options": "freqs"},
                 "organisation_id": {"type": "long"},
                 "organisation_name": {"type": "keyword", "index": False},
                 "department_id": {"type": "long"},
@@ -131,6 +135,7 @@ def _source(record: SearchRecord) -> dict[str, Any]:
         "record_type": record.record_type,
         "title": analysis.prepare(record.title),
         "text": analysis.prepare(record.text),
+        "compound": analysis.compound_text(analysis.prepare(record.title) + "\n" + analysis.prepare(record.text)),
         "organisation_id": record.organisation_id,
         "organisation_name": record.organisation_name,
         "department_id": record.department_id,
@@ -298,6 +303,7 @@ class OpenSearchIndex:
     def create(self) -> None:
         """Make an empty index behind the alias if the alias does not exist."""
         if self._alias_exists():
+            self._add_new_fields()
             self._known_to_exist = True
             return
         body = index_body()
@@ -309,6 +315,20 @@ class OpenSearchIndex:
             if not self._alias_exists():  # lost a race with another process: fine
                 raise
         self._known_to_exist = True
+
+    def _add_new_fields(self) -> None:
+        """Fields added to the mapping since an index was built are added to it (the
+        mapping is strict, so records carrying them would otherwise be refused). Records
+        written before have no value there until `indexer reindex`."""
+        properties = index_body()["mappings"]["properties"]
+        with _translated("read mapping"):
+            mappings = self._client.indices.get_mapping(index=self.alias)
+        for name, mapping in mappings.items():
+            missing = {k: v for k, v in properties.items() if k not in mapping["mappings"].get("properties", {})}
+            if missing:
+                log.warning("index %s lacks %s: adding them; run `indexer reindex` to fill them", name, sorted(missing))
+                with _translated("extend mapping"):
+                    self._client.indices.put_mapping(index=name, body={"properties": missing})
 
     def _ensure_created(self) -> None:
         # Writing to a missing alias would make OpenSearch auto-create a plain index of
@@ -432,10 +452,11 @@ class OpenSearchIndex:
         with _translated("search"):
             response = self._client.search(index=self.alias, body=body)
         aggregations = response.get("aggregations", {})
+        highlighter = parsed.highlighter()
         total = int(aggregations.get("documents", {}).get("value", 0))
         results = SearchResults(
             total=total,
-            hits=[_document_hit(hit) for hit in response["hits"]["hits"]],
+            hits=[_document_hit(hit, highlighter) for hit in response["hits"]["hits"]],
             facets=_facets(aggregations),
         )
         if total < SUGGEST_BELOW_TOTAL:
@@ -507,8 +528,23 @@ def _should(*queries: dict[str, Any]) -> dict[str, Any]:
     return {"bool": {"should": list(queries), "minimum_should_match": 1}}
 
 
+def _term_clauses(term: str) -> dict[str, Any]:
+    return _should(
+        {"term": {"text": {"value": term, "boost": TEXT_BOOST}}},
+        {"term": {"compound": {"value": term, "boost": COMPOUND_BOOST}}},
+        {"term": {"title": {"value": term, "boost": TITLE_BOOST}}},
+    )
+
+
 def _clause(clause: Clause) -> dict[str, Any]:
+    """The same clauses as the embedded engine's: terms are stemmed here, by the shared
+    chain, so both engines look up the very same terms."""
     if isinstance(clause, Phrase):
+        terms = analysis.phrase_terms(" ".join(clause.words))
+        if not terms:
+            return {"match_none": {}}
+        if len(terms) == 1:
+            return _term_clauses(terms[0][1])
         text = " ".join(clause.words)
         return _should(
             {"match_phrase": {"text": {"query": text, "boost": TEXT_BOOST}}},
@@ -518,16 +554,11 @@ def _clause(clause: Clause) -> dict[str, Any]:
         value = analysis.prefix_term(clause.word)
         return _should(
             {"prefix": {"text": {"value": value, "boost": TEXT_BOOST}}},
-            {"prefix": {"text.parts": {"value": value, "boost": COMPOUND_BOOST}}},
+            {"prefix": {"compound": {"value": value, "boost": COMPOUND_BOOST}}},
             {"prefix": {"title": {"value": value, "boost": TITLE_BOOST}}},
-            {"prefix": {"title.parts": {"value": value, "boost": COMPOUND_BOOST}}},
         )
-    return _should(
-        {"match": {"text": {"query": clause.word, "boost": TEXT_BOOST}}},
-        {"match": {"text.parts": {"query": clause.word, "boost": COMPOUND_BOOST}}},
-        {"match": {"title": {"query": clause.word, "boost": TITLE_BOOST}}},
-        {"match": {"title.parts": {"query": clause.word, "boost": COMPOUND_BOOST}}},
-    )
+    term = analysis.stem(clause.word)
+    return _term_clauses(term) if term else {"match_none": {}}
 
 
 def _user_query(parsed: ParsedQuery) -> dict[str, Any]:
@@ -543,20 +574,6 @@ def _user_query(parsed: ParsedQuery) -> dict[str, Any]:
     if parsed.excluded:
         query["bool"]["must_not"] = [_clause(item) for item in parsed.excluded]
     return query
-
-
-def _highlight_query(parsed: ParsedQuery) -> dict[str, Any]:
-    """The positive clauses against `text.parts`, whose tokens (whole words and their
-    compound parts) carry the offsets of whole words in the stored text."""
-    should: list[dict[str, Any]] = []
-    for clause in parsed.positive_clauses():
-        if isinstance(clause, Phrase):
-            should.append({"match_phrase": {"text.parts": " ".join(clause.words)}})
-        elif clause.prefix:
-            should.append({"prefix": {"text.parts": analysis.prefix_term(clause.word)}})
-        else:
-            should.append({"match": {"text.parts": clause.word}})
-    return {"bool": {"should": should}} if should else {"match_none": {}}
 
 
 def _facet(field: str) -> dict[str, Any]:
@@ -585,21 +602,7 @@ def _search_body(q: SearchQuery, parsed: ParsedQuery, filters: list[dict[str, An
                 "name": "pages",
                 "size": q.pages_per_document,
                 "sort": [{"_score": "desc"}, {"page": "asc"}],
-                "_source": {"includes": ["id", "page"]},
-                "highlight": {
-                    "encoder": "html",
-                    "pre_tags": ["<mark>"],
-                    "post_tags": ["</mark>"],
-                    "fields": {
-                        "text.parts": {
-                            "type": "unified",
-                            "fragment_size": SNIPPET_CHARS,
-                            "number_of_fragments": 1,
-                            "no_match_size": SNIPPET_CHARS,
-                            "highlight_query": _highlight_query(parsed),
-                        }
-                    },
-                },
+                "_source": {"includes": ["id", "page", "text"]},
             },
             "max_concurrent_group_searches": 4,
         },
@@ -615,33 +618,20 @@ def _search_body(q: SearchQuery, parsed: ParsedQuery, filters: list[dict[str, An
 
 # --- response translation -------------------------------------------------------------
 
-_MARK = re.compile(r"(</?mark>)")
-
-
-def _safe_fragment(fragment: str) -> str:
-    """Belt and braces over the html encoder: outside our own `<mark>` tags no `<` or
-    `>` may remain."""
-    return "".join(
-        part if part in ("<mark>", "</mark>") else part.replace("<", "&lt;").replace(">", "&gt;")
-        for part in _MARK.split(fragment)
-    )
-
-
-def _page_hit(inner: dict[str, Any]) -> PageHit:
-    fragments = inner.get("highlight", {}).get("text.parts") or [""]
+def _page_hit(inner: dict[str, Any], highlighter: analysis.Highlighter) -> PageHit:
     src = inner["_source"]
     return PageHit(
         page=int(src["page"]),
-        snippet_html=" ".join(_safe_fragment(fragments[0]).split()),
+        snippet_html=highlighter.snippet(src.get("text", ""), SNIPPET_CHARS),
         score=float(inner.get("_score") or 0.0),
         record_id=src["id"],
     )
 
 
-def _document_hit(hit: dict[str, Any]) -> DocumentHit:
+def _document_hit(hit: dict[str, Any], highlighter: analysis.Highlighter) -> DocumentHit:
     src = hit["_source"]
     inner = hit.get("inner_hits", {}).get("pages", {}).get("hits", {}).get("hits", [])
-    pages = [_page_hit(i) for i in inner]
+    pages = [_page_hit(i, highlighter) for i in inner]
     return DocumentHit(
         document_id=int(src["document_id"]),
         title=src["title"],

@@ -18,9 +18,8 @@ from typing import Any
 
 import pytest
 
-from tests.opensearch_node import opensearch_url, with_prefix
-
 from portal.search import SearchIndex, SearchQuery, SearchRecord, SearchResults, open_index
+from tests.opensearch_node import opensearch_url, with_prefix
 
 ENGINES = ["embedded", "opensearch"]
 
