@@ -18,10 +18,10 @@ $(STAMP): pyproject.toml package.json package-lock.json
 portal/translations/%/LC_MESSAGES/messages.mo: portal/translations/%/LC_MESSAGES/messages.po $(STAMP)
 	$(BIN)/pybabel compile -i $< -o $@
 
+install: $(STAMP) $(CATALOGS)
+
 # The OpenSearch node the search tests run against (tests/opensearch, from Maven Central),
 # built once when Java and Maven are here; without them those tests skip (fail under CI).
-install: $(STAMP) $(CATALOGS) opensearch-node
-
 opensearch-node: $(STAMP)
 	@if command -v java >/dev/null && command -v mvn >/dev/null; then \
 		$(BIN)/python -c 'from tests.opensearch_node import ensure_launcher; ensure_launcher()'; \
@@ -35,7 +35,9 @@ run: install
 	@echo "Aftaleportalen: http://127.0.0.1:$(PORT)  (log-ins: see README.md or the list above; Ctrl-C stops it)"
 	exec env PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile start --no-colour --port $(PORT)
 
-test: install
+# Lint first (ruff; dead code is a test), then the suite.
+test: install opensearch-node
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Benchmarks print ratios against a baseline run in the same process. BENCH picks some:

@@ -69,9 +69,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import tantivy  # noqa: E402
-from tantivy import Occur, Query  # noqa: E402
-
 from _generate import DEFAULT_SEED, GENERATOR_VERSION, Organisation, generate_records  # noqa: E402
+from tantivy import Occur, Query  # noqa: E402
 
 TARGET_RATIO = 3.0
 TARGET_MS = 30.0
@@ -457,7 +456,7 @@ def measure(rounds: int, seed: int, calls: dict[str, Callable[[Variant], Any]]) 
         for name, variants in QUERY_TYPES:
             variant = rng.choice(variants)
             for path, call in calls.items():
-                samples[name][path].append(timed(lambda: call(variant)))
+                samples[name][path].append(timed(lambda call=call, variant=variant: call(variant)))
         if (done + 1) % 50 == 0:
             print(f"  {done + 1}/{rounds} rounds", flush=True)
     return samples
@@ -599,7 +598,7 @@ def profile(index: Any, queries: dict[Variant, Any], app: Any, token: str, organ
         with _instrumented(sections):
             for _ in range(rounds):
                 for variant in variants:
-                    total += timed(lambda: index.search(queries[variant]))
+                    total += timed(lambda variant=variant: index.search(queries[variant]))
         runs = rounds * len(variants)
         per_type[name] = (total / runs, sections)
         labels += [label for label in sections.ms if label not in labels]
@@ -640,7 +639,7 @@ def profile(index: Any, queries: dict[Variant, Any], app: Any, token: str, organ
         for _ in range(rounds):
             for variant in variants:
                 params = api_params(variant, organisation_id)
-                flask_ms.append(timed(lambda: client.get("/api/v1/search", query_string=params, headers=headers)))
+                flask_ms.append(timed(lambda params=params: client.get("/api/v1/search", query_string=params, headers=headers)))
     runs = len(flask_ms)
     print()
     print(f"GET /api/v1/search through the Flask test client (no sockets, no gunicorn), reader, all types, "

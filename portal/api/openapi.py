@@ -10,14 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 import flask_smorest
-from flask import Flask, Request, current_app
 from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Flask, Request, current_app
 from marshmallow import Schema, ValidationError
 from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
 
-from portal.errors import InvalidInput, UnsupportedMediaType
 from portal.api.schemas import ErrorSchema, flatten_messages
+from portal.errors import InvalidInput, UnsupportedMediaType
 
 PREFIX = "/api/v1"
 

@@ -38,6 +38,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from opensearchpy import OpenSearch, helpers
 from opensearchpy.exceptions import (
     ConnectionError as OpenSearchConnectionError,
+)
+from opensearchpy.exceptions import (
     NotFoundError,
     OpenSearchException,
     TransportError,
@@ -509,7 +511,7 @@ class OpenSearchIndex:
 
 def _filters(q: SearchQuery) -> list[dict[str, Any]]:
     filters: list[dict[str, Any]] = [{"terms": {"readers": sorted(q.readers)}}]
-    for field, values in (
+    for name, values in (
         ("organisation_id", q.organisation_ids),
         ("department_id", q.department_ids),
         ("kind", q.kinds),
@@ -517,7 +519,7 @@ def _filters(q: SearchQuery) -> list[dict[str, Any]]:
         ("record_type", q.record_types),
     ):
         if values is not None:
-            filters.append({"terms": {field: list(values)}})
+            filters.append({"terms": {name: list(values)}})
     if q.year_from is not None or q.year_to is not None:
         bounds = {k: v for k, v in (("gte", q.year_from), ("lte", q.year_to)) if v is not None}
         filters.append({"range": {"year": bounds}})

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import threading
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -165,7 +165,7 @@ def test_the_same_job_delivered_twice_after_its_lease_ran_out(
     with unit_of_work():
         # A is slower than its lease: the job is handed out again (the lease would run out by itself).
         db.session.execute(update(Job).where(Job.status == JobStatus.RUNNING)
-                           .values(leased_until=datetime.now(timezone.utc) - timedelta(seconds=1)))
+                           .values(leased_until=datetime.now(UTC) - timedelta(seconds=1)))
         document_service.update_metadata(SYSTEM, document_id, {"title": "Legepladsen, endelig udgave"})
     b = indexers()
     assert _drain_with(b, "indexer-b") == 2  # the same job once more, then the title change's own job
@@ -209,7 +209,7 @@ def test_jobs_run_in_reverse_order_and_twice_leave_the_current_state(
     assert _drain_with(b, "indexer-b") == 1  # the newer job; the older one is still leased
     with unit_of_work():
         db.session.execute(update(Job).where(Job.id == older.id)
-                           .values(leased_until=datetime.now(timezone.utc) - timedelta(seconds=1)))
+                           .values(leased_until=datetime.now(UTC) - timedelta(seconds=1)))
     assert _drain_with(b, "indexer-b") == 1  # the older job, after the newer one
     with b.app_context(), unit_of_work():
         # And once more, as a duplicate delivery would.

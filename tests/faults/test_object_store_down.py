@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -143,7 +143,7 @@ def _assert_retry_scheduled(job: Job, failed_between: tuple[datetime, datetime])
     """Failed once, for want of the store, and due again one backoff after the failure."""
     assert job.status is JobStatus.QUEUED and job.attempts == 1, (job.status, job.attempts, job.last_error)
     assert "StorageUnavailable" in (job.last_error or ""), job.last_error
-    run_after = job.run_after if job.run_after.tzinfo else job.run_after.replace(tzinfo=timezone.utc)
+    run_after = job.run_after if job.run_after.tzinfo else job.run_after.replace(tzinfo=UTC)
     earliest, latest = failed_between
     assert earliest + backoff(1) <= run_after <= latest + backoff(1), (earliest, run_after, latest)
 
@@ -158,12 +158,12 @@ def test_indexing_waits_out_an_s3_outage_and_succeeds_when_it_is_back(
     app, client, demo = portal.app, portal.client, portal.demo
     document_id = _upload_one(client, demo.organisations[0].id, "Fjernvarmeværket skal renoveres i afdelingen")
     s3_server.stop()
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     worker = start_worker(app)
     try:
         job = wait_for(lambda: (j := _job_of(document_id)).attempts >= 1 and j.status is JobStatus.QUEUED and j,
                        timeout=90, interval=0.1, what="the worker to meet the outage")
-        _assert_retry_scheduled(job, (started, datetime.now(timezone.utc)))
+        _assert_retry_scheduled(job, (started, datetime.now(UTC)))
     finally:
         s3_server.start()
     job = wait_for(lambda: (j := _job_of(document_id)).status in (JobStatus.DONE, JobStatus.DEAD) and j,
@@ -188,16 +188,16 @@ def test_indexing_waits_out_an_unmounted_store_folder(
     document_id = _upload_one(client, demo.organisations[0].id, "Fjernvarmeværket skal renoveres i afdelingen")
     outage.begin()
     try:
-        started = datetime.now(timezone.utc)
+        started = datetime.now(UTC)
         assert drain() == 1
         job = _job_of(document_id)
-        _assert_retry_scheduled(job, (started, datetime.now(timezone.utc)))
+        _assert_retry_scheduled(job, (started, datetime.now(UTC)))
         assert drain() == 0  # not due again before its backoff has passed
     finally:
         outage.end()
     with unit_of_work():
         # The backoff would run out by itself; shorten the wait.
-        db.session.get(Job, job.id).run_after = datetime.now(timezone.utc) - timedelta(seconds=1)
+        db.session.get(Job, job.id).run_after = datetime.now(UTC) - timedelta(seconds=1)
     assert drain() == 1
     job = _job_of(document_id)
     assert job.status is JobStatus.DONE and job.attempts == 2

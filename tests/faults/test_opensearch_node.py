@@ -16,7 +16,7 @@ import subprocess
 import threading
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -73,7 +73,7 @@ def _due_now() -> bool:
     try:
         with unit_of_work():
             db.session.execute(update(Job).where(Job.status == JobStatus.QUEUED)
-                               .values(run_after=datetime.now(timezone.utc) - timedelta(seconds=1)))
+                               .values(run_after=datetime.now(UTC) - timedelta(seconds=1)))
     except OperationalError:
         db.session.rollback()
         return False

@@ -8,7 +8,7 @@ equals the database again.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -62,7 +62,7 @@ def test_uploads_go_on_while_the_index_is_gone_and_the_queue_drains_when_it_is_b
             jobs = _jobs(during)
             assert [(j.status, j.attempts) for j in jobs] == [(JobStatus.QUEUED, 1)] * 2, [j.last_error for j in jobs]
             assert all("SearchUnavailable" in (j.last_error or "") for j in jobs), [j.last_error for j in jobs]
-            assert all(j.run_after.replace(tzinfo=timezone.utc) > datetime.now(timezone.utc) for j in jobs)
+            assert all(j.run_after.replace(tzinfo=UTC) > datetime.now(UTC) for j in jobs)
             assert not index_folder.exists(), "an empty index was made in place of the missing one"
 
             page = portal.client.get("/soeg", query_string={"q": "vestbyen"})
@@ -82,7 +82,7 @@ def test_uploads_go_on_while_the_index_is_gone_and_the_queue_drains_when_it_is_b
         with unit_of_work():
             # The backoff would run out by itself; shorten the wait.
             db.session.execute(update(Job).where(Job.status == JobStatus.QUEUED)
-                               .values(run_after=datetime.now(timezone.utc) - timedelta(seconds=1)))
+                               .values(run_after=datetime.now(UTC) - timedelta(seconds=1)))
         with indexer_app.app_context():
             assert drain() == 2
         assert [j.status for j in _jobs(during)] == [JobStatus.DONE] * 2

@@ -67,7 +67,7 @@ def test_a_bad_url_is_refused_with_what_is_wrong(url: str, complaint: str) -> No
 
 def _certificates(folder: Path) -> tuple[Path, Path, Path]:
     """A CA and a certificate for 127.0.0.1/localhost signed by it: (ca, cert, key)."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Aftaleportalen test CA")])
     ca_cert = (
