@@ -529,7 +529,9 @@ class IsolationMachine(RuleBasedStateMachine):
     def reactivate_user(self, data: st.DataObject) -> None:
         user = data.draw(st.sampled_from([u for u in self.model.users if not u.active]), label="user")
         with unit_of_work():
-            user_service.set_user_active(SYSTEM, user.id, True)
+            reactivated = user_service.set_user_active(SYSTEM, user.id, True)
+            # Deactivation revoked the old token; a reactivated user makes a new one.
+            user.token = create_api_token(SYSTEM, reactivated)
         user.active = True
 
     def _draw_membership(self, data: st.DataObject) -> tuple[UserModel, int]:
