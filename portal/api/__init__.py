@@ -14,7 +14,7 @@ from flask import current_app, g, jsonify, request, url_for
 
 from portal.access import load
 from portal.api import schemas as s
-from portal.api.openapi import Blueprint
+from portal.api.openapi import Blueprint, document
 from portal.downloads import send_version
 from portal.errors import InvalidInput, NotFound, Unauthenticated
 from portal.models import Agreement, Document, Party
@@ -331,6 +331,4 @@ def reject_obligation(body: dict[str, Any], occurrence_id: int) -> Any:
 @bp.response(200, s.DocumentDescriptionSchema, description="The OpenAPI document")
 def openapi() -> Any:
     """This document; no token needed"""
-    from portal.api.openapi import document
-
     return jsonify(document())
