@@ -47,3 +47,13 @@ def test_skip_link_moves_focus_to_the_content(page, live_server: str) -> None:  
     assert "Gå til sidens indhold" in focused
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main-content"
+
+
+def test_a_page_with_a_scrolling_table_fits_a_phone(page, live_server: str) -> None:  # type: ignore[no-untyped-def]
+    """The table scrolls inside its own container; its hidden labels must not widen the page (WCAG 1.4.10)."""
+    page.set_viewport_size({"width": 320, "height": 800})
+    _log_in(page, live_server, "redaktoer@fjordby-boligselskab.dk")
+    page.wait_for_url(f"{live_server}/")
+    page.goto(f"{live_server}/profil")
+    assert page.locator("#api-tokens").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
