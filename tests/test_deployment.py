@@ -203,3 +203,16 @@ def test_make_certs_gives_opensearch_a_certificate_for_its_compose_host_name(tmp
     # OpenSearch reads PKCS#8 keys only.
     assert (certs / "opensearch-key.pem").read_text().startswith("-----BEGIN PRIVATE KEY-----")
     assert again.returncode != 0  # a second run keeps the certificates the services already trust
+
+
+@pytest.mark.skipif(shutil.which("sh") is None, reason="no POSIX shell")
+def test_the_shell_commands_compose_runs_are_valid_shell() -> None:
+    services = compose()["services"]
+    scripts = {
+        "minio-setup": services["minio-setup"]["command"][0],
+        "opensearch healthcheck": services["opensearch"]["healthcheck"]["test"][1],
+    }
+
+    for name, script in scripts.items():
+        checked = subprocess.run(["sh", "-n", "-c", script], capture_output=True, text=True, timeout=10)
+        assert checked.returncode == 0, f"{name}: {checked.stderr}"
