@@ -79,7 +79,10 @@ def mounts(service: dict[str, Any]) -> dict[str, str]:
     """Container path → host path of a service's bind mounts."""
     found = {}
     for volume in service.get("volumes") or []:
-        host, container = volume.split(":")[:2]
+        if isinstance(volume, dict):
+            host, container = volume["source"], volume["target"]
+        else:
+            host, container = volume.split(":")[:2]
         if host.startswith("./"):
             found[container] = host
     return found
