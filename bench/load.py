@@ -2,10 +2,15 @@
 
     python bench/load.py [--users 50] [--minutes 10] [--web-workers 4] [--indexers 2]
                          [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
+                         [--search embedded|opensearch] [--reuse-database]
 
 Starts what docker-compose.yml starts, as local processes: a fresh PostgreSQL database,
 `portal db upgrade` and the demo, gunicorn with N workers and M `indexer run` workers
-(local object folder and embedded index in a temporary instance folder). Then locust, as a
+(local object folder and embedded index in a temporary instance folder). With `--search
+opensearch` the set-up is the distributed one: search on a private OpenSearch node
+(tests/opensearch_node.py, the version the tests run against; data in the temporary folder)
+and files in an S3 bucket on moto's S3 server (`moto_server`, on loopback), both stopped at
+the end. Then locust, as a
 library in this process, runs U users for the given time. Each user holds an API token of a
 demo user and, with think time between requests, searches, reads documents and their files,
 edits a section of an agreement it is party to (a 409 on overlapping edits is intended),
@@ -88,14 +93,20 @@ def _tree_rss_mib(pid: int) -> float:
 class Deployment:
     """A database, the web tier and the indexers, started and stopped as one."""
 
-    def __init__(self, server_url: str, web_workers: int, indexers: int) -> None:
-        self.database = f"aftaleportalen_load_{uuid.uuid4().hex[:8]}"
+    def __init__(self, server_url: str, web_workers: int, indexers: int, search: str = "embedded",
+                 reuse_database: bool = False) -> None:
+        # A role without CREATEDB (a managed server) runs in the given database instead.
+        self.reuse_database = reuse_database
+        self.database = server_url.rsplit("/", 1)[1] if reuse_database else f"aftaleportalen_load_{uuid.uuid4().hex[:8]}"
         self.server_url = server_url.rstrip("/")
         self.folder = Path(tempfile.mkdtemp(prefix="aftaleportalen-load-"))
         self.port = _free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.web_workers, self.indexers = web_workers, indexers
         self.processes: list[subprocess.Popen[bytes]] = []
+        self.search = search
+        self.opensearch: Any = None
+        self.moto: subprocess.Popen[bytes] | None = None
         self.env = dict(os.environ, PORTAL_INSTANCE_DIR=str(self.folder), PORTAL_SECRET_KEY="load-" + uuid.uuid4().hex,
                         PORTAL_DATABASE_URL=f"{self.server_url.rsplit('/', 1)[0]}/{self.database}",
                         PORTAL_SECURE_COOKIES="0", PORTAL_BASE_URL=self.base_url)
@@ -104,8 +115,41 @@ class Deployment:
         with psycopg.connect(self.server_url, autocommit=True) as conn:
             conn.execute(statement)
 
+    def _reset_schema(self) -> None:
+        self._sql("DROP SCHEMA IF EXISTS public CASCADE")
+        self._sql("CREATE SCHEMA public")
+
+    def _start_distributed_backends(self) -> None:
+        """OpenSearch and an S3 server, as the compose file's opensearch and minio."""
+        from tests.opensearch_node import OpenSearchNode, with_prefix
+
+        self.opensearch = OpenSearchNode(self.folder / "opensearch").start()
+        s3_port = _free_port()
+        log = open(self.folder / "moto.log", "wb")
+        self.moto = subprocess.Popen([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(s3_port)],
+                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        url = self.opensearch.wait_ready()
+        print(f"  OpenSearch node at {url} ({self.opensearch.started_in:.0f} s), moto S3 on 127.0.0.1:{s3_port}",
+              flush=True)
+        for _ in range(150):
+            try:
+                with socket.create_connection(("127.0.0.1", s3_port), timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise SystemExit("moto_server did not start; see " + str(self.folder / "moto.log"))
+        # moto takes any key; the portal creates the bucket on first use.
+        self.env.update(PORTAL_SEARCH_URL=with_prefix(url, "aftaleportalen-load"),
+                        PORTAL_STORAGE_URL=f"s3://load:load-secret@127.0.0.1:{s3_port}/dokumenter?secure=false")
+
     def start(self) -> None:
-        self._sql(f'CREATE DATABASE "{self.database}"')
+        if self.search == "opensearch":
+            self._start_distributed_backends()
+        if self.reuse_database:
+            self._reset_schema()
+        else:
+            self._sql(f'CREATE DATABASE "{self.database}"')
         for args in (["db", "upgrade"], ["demo"]):
             done = subprocess.run([str(BIN / "portal"), *args], env=self.env, capture_output=True, text=True)
             if done.returncode:
@@ -164,8 +208,16 @@ class Deployment:
                 process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
+        if self.moto is not None and self.moto.poll() is None:
+            os.killpg(self.moto.pid, signal.SIGTERM)
+            self.moto.wait(timeout=30)
+        if self.opensearch is not None:
+            self.opensearch.stop()
         try:
-            self._sql(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+            if self.reuse_database:
+                self._reset_schema()
+            else:
+                self._sql(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
 
@@ -351,11 +403,18 @@ def main() -> int:
     parser.add_argument("--database-url", default=os.environ.get(
         "PORTAL_LOAD_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
         help="a PostgreSQL server (any database on it); a fresh database is created and dropped")
+    parser.add_argument("--reuse-database", action="store_true",
+                        help="run in the database of --database-url instead (for a role that cannot create "
+                             "databases): its public schema is DROPPED before and after the run")
+    parser.add_argument("--search", choices=("embedded", "opensearch"), default="embedded",
+                        help="opensearch: search on an OpenSearch node and files on an S3 server (moto)")
     args = parser.parse_args()
 
-    deployment = Deployment(args.database_url, args.web_workers, args.indexers)
+    deployment = Deployment(args.database_url, args.web_workers, args.indexers, args.search, args.reuse_database)
+    backends = ("OpenSearch and S3 (moto)" if args.search == "opensearch"
+                else "embedded search index and object folder")
     print(f"starting: PostgreSQL database {deployment.database}, gunicorn with {args.web_workers} workers, "
-          f"{args.indexers} indexer workers, on {deployment.base_url}", flush=True)
+          f"{args.indexers} indexer workers, {backends}, on {deployment.base_url}", flush=True)
     try:
         deployment.start()
         prepare(deployment)

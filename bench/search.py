@@ -1,6 +1,7 @@
 """Search latency: the JSON search API against the raw tantivy query on the same index.
 
     python bench/search.py [--pages 200000] [--queries 300] [--cache DIR] [--workers 2] [--profile]
+                           [--engine embedded|opensearch|both] [--opensearch-url URL]
 
 1. A throw-away portal in a temporary folder (SQLite, embedded search index):
    ``portal db upgrade``, ``portal demo``, API tokens for a municipality reader
@@ -30,6 +31,17 @@
      show what a query costs the first time;
    - API: ``GET /api/v1/search`` over one ``http.client.HTTPConnection`` per user,
      JSON decoded, as the reader and as the editor.
+
+``--engine opensearch`` runs the same steps on OpenSearch: the portal's PORTAL_SEARCH_URL
+is an index prefix of its own (``aftaleportalen-bench-<pid>``, deleted at the end) on a
+private node started in the temporary folder with tests/opensearch_node.py (the version
+the tests run against), or on the cluster of ``--opensearch-url``. The pages are indexed
+with the backend's ``upsert`` (no cache: the index lives in the node). "raw" is then the
+query the backend builds for the text plus the explicit filters, sent with the same
+client: top 20 pages, total hits tracked, OpenSearch's highlighter on the text field; no
+access filter, no collapsing into documents, no aggregations. There is no "uncached
+reader" path (the backend keeps nothing between queries). ``--engine both`` runs the
+embedded engine, then OpenSearch, and prints their overall figures side by side.
 
 Prints p50/p95/p99 per query type and overall, API p95 / raw p95, and whether the
 targets hold (API p95 within TARGET_RATIO of raw p95 and under TARGET_MS). Speed is
@@ -107,17 +119,16 @@ QUERY_TYPES: list[tuple[str, list[Variant]]] = [
         Variant("tomgang", kind="styringsrapport", year_from=2021, year_to=2025, filtered=True),
     ]),
 ]
-PATHS = ("raw", "raw, no count", "engine reader", "engine editor", "API reader", "API editor", "uncached reader")
 
 
 # --- the throw-away instance --------------------------------------------------------
 
-def instance_env(folder: Path) -> dict[str, str]:
+def instance_env(folder: Path, search_url: str | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         PORTAL_INSTANCE_DIR=str(folder),
         PORTAL_DATABASE_URL=f"sqlite:///{folder / 'portal.sqlite3'}",
-        PORTAL_SEARCH_URL=str(folder / "search"),
+        PORTAL_SEARCH_URL=search_url or str(folder / "search"),
         PORTAL_STORAGE_URL=str(folder / "objects"),
         PORTAL_SECRET_KEY="bench-search-" + "x" * 32,
         PORTAL_DEBUG="0",
@@ -393,6 +404,94 @@ class RawEngine:
         return found.count, snippets
 
 
+class RawOpenSearch:
+    """The OpenSearch counterpart of RawEngine: the backend's query for the text and the
+    explicit filters, top 20 pages with OpenSearch's highlighter, on the backend's client."""
+
+    def __init__(self, url: str, organisation_id: int) -> None:
+        from portal.search.opensearch import client_for, parse_url
+
+        self.client = client_for(url)
+        self.alias = parse_url(url).prefix
+        self.organisation_id = organisation_id
+
+    def body(self, variant: Variant, count: bool) -> dict[str, Any]:
+        from portal.search.opensearch import SNIPPET_CHARS, _user_query
+        from portal.search.query import parse
+
+        filters: list[dict[str, Any]] = []
+        if variant.filtered:
+            filters = [
+                {"terms": {"organisation_id": [self.organisation_id]}},
+                {"terms": {"kind": [variant.kind]}},
+                {"range": {"year": {"gte": variant.year_from, "lte": variant.year_to}}},
+            ]
+        return {
+            "query": {"bool": {"must": [_user_query(parse(variant.q))], "filter": filters}},
+            "size": RAW_TOP,
+            "track_total_hits": count,
+            "_source": ["id"],
+            "highlight": {"fields": {"text": {"fragment_size": SNIPPET_CHARS, "number_of_fragments": 1}}},
+        }
+
+    def search(self, variant: Variant, count: bool = True) -> tuple[int, list[str]]:
+        response = self.client.search(index=self.alias, body=self.body(variant, count))
+        hits = response["hits"]
+        total = hits["total"]["value"] if count else len(hits["hits"])
+        return total, [" ".join(h.get("highlight", {}).get("text", [])) for h in hits["hits"]]
+
+
+def opensearch_index(url: str, pages: int, seed: int, municipality: int,
+                     organisations: list[Organisation]) -> tuple[Any, list[list[Any]]]:
+    """The generated pages indexed on OpenSearch at `url` (a fresh index behind the alias)
+    with the backend's own upsert; returns the index and the documents' rows."""
+    from portal.search import iter_batches, open_index
+
+    index = open_index(url, create=True)
+    started = time.perf_counter()
+    made = 0
+    rows: list[list[Any]] = []
+    for batch in iter_batches(generate_records(pages, organisations, municipality, seed=seed), BATCH):
+        index.upsert(batch)
+        rows += [document_row(r) for r in batch if r.page == 1]
+        made += len(batch)
+        if made % (BATCH * 5) == 0 or made == pages:
+            print(f"  indexed {made:,} pages ({time.perf_counter() - started:.0f} s)", flush=True)
+    index.refresh()
+    print(f"index: {made:,} pages in {len(rows):,} documents, indexed into OpenSearch in "
+          f"{time.perf_counter() - started:.1f} s")
+    return index, rows
+
+
+@contextmanager
+def opensearch_cluster(given: str | None, folder: Path) -> Iterator[str]:
+    """The URL of `given`, or of a private node (tests/opensearch_node.py) in `folder`,
+    stopped at the end."""
+    if given:
+        yield given.rstrip("/")
+        return
+    from tests.opensearch_node import OpenSearchNode
+
+    node = OpenSearchNode(folder / "opensearch").start()
+    try:
+        url = node.wait_ready()
+        print(f"opensearch: private node at {url}, answering {node.started_in:.1f} s after launch")
+        yield url
+    finally:
+        node.stop()
+
+
+def delete_prefix(url: str) -> None:
+    """Remove the benchmark's alias and indices (`<prefix>-*`) from the cluster."""
+    from portal.search.opensearch import client_for, parse_url
+
+    client = client_for(url)
+    prefix = parse_url(url).prefix
+    names = list(client.indices.get(index=f"{prefix}-*", ignore_unavailable=True))
+    if names:
+        client.indices.delete(index=",".join(names))
+
+
 def uncached_index(index: Any) -> Any:
     """Another EmbeddedIndex on the same folder that keeps no aggregations or queries."""
     from portal.search.embedded import EmbeddedIndex, _Caches, _Recent
@@ -462,22 +561,28 @@ def measure(rounds: int, seed: int, calls: dict[str, Callable[[Variant], Any]]) 
     return samples
 
 
-def report(samples: dict[str, dict[str, list[float]]]) -> bool:
+RAW_NOTES = {
+    "embedded": "with the hit count, as tantivy's Searcher.search does by default",
+    "opensearch": "with the total hits tracked, and OpenSearch's highlighter",
+}
+
+
+def report(samples: dict[str, dict[str, list[float]]], paths: list[str], engine: str) -> bool:
     width = 27
     print()
     print("latency in ms: p50 p95 p99")
-    print(f"{'query type':<{width}} " + " ".join(f"{p:>17}" for p in PATHS) + "   API p95 / raw p95 (reader, editor)")
+    print(f"{'query type':<{width}} " + " ".join(f"{p:>17}" for p in paths) + "   API p95 / raw p95 (reader, editor)")
     overall: dict[str, list[float]] = defaultdict(list)
     for name, _ in QUERY_TYPES:
         row = samples[name]
-        for path in PATHS:
+        for path in paths:
             overall[path].extend(row[path])
-        print(f"{name:<{width}} " + " ".join(f"{fmt(row[path]):>17}" for path in PATHS) + "   " + _ratios(row))
-    print(f"{'overall':<{width}} " + " ".join(f"{fmt(overall[path]):>17}" for path in PATHS) + "   " + _ratios(overall))
+        print(f"{name:<{width}} " + " ".join(f"{fmt(row[path]):>17}" for path in paths) + "   " + _ratios(row))
+    print(f"{'overall':<{width}} " + " ".join(f"{fmt(overall[path]):>17}" for path in paths) + "   " + _ratios(overall))
 
     print()
     print(f"targets: API p95 <= {TARGET_RATIO:g}x raw p95 and < {TARGET_MS:g} ms "
-          f"(raw = with the hit count, as tantivy's Searcher.search does by default)")
+          f"(raw = {RAW_NOTES[engine]})")
     met_all = True
     raw = _p95(overall["raw"])
     for who in ("reader", "editor"):
@@ -715,17 +820,47 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--worker-class", default="sync", help="gunicorn worker class (the Dockerfile runs sync)")
-    parser.add_argument("--profile", action="store_true", help="also show where the in-process search spends time")
+    parser.add_argument("--engine", choices=("embedded", "opensearch", "both"), default="embedded")
+    parser.add_argument("--opensearch-url", default=None,
+                        help="an OpenSearch cluster (PORTAL_SEARCH_URL form) instead of a private node")
+    parser.add_argument("--profile", action="store_true",
+                        help="also show where the in-process search spends time (embedded engine)")
     parser.add_argument("--profile-rounds", type=int, default=20)
     args = parser.parse_args()
-    # Clean up (stop gunicorn, remove the instance) on Ctrl-C and on kill alike, even when
-    # started in the background, where SIGINT arrives ignored.
+    # Clean up (stop gunicorn and the node, remove the instance) on Ctrl-C and on kill
+    # alike, even when started in the background, where SIGINT arrives ignored.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
+    engines = ["embedded", "opensearch"] if args.engine == "both" else [args.engine]
+    results = {}
+    for engine in engines:
+        print(f"=== {engine} ===")
+        results[engine] = run(engine, args)
+        print()
+    if len(results) > 1:
+        print("overall p95 in ms        raw   API reader  API editor   API/raw (reader, editor)")
+        for engine, (_, p95) in results.items():
+            print(f"  {engine:<20} {p95['raw']:7.1f} {p95['API reader']:11.1f} {p95['API editor']:11.1f}   "
+                  f"{p95['API reader'] / p95['raw']:5.2f}x {p95['API editor'] / p95['raw']:5.2f}x")
+        print()
+    met = all(met for met, _ in results.values())
+    print("all targets met" if met else "targets missed (see above)")
+    return 0
+
+
+def run(engine: str, args: argparse.Namespace) -> tuple[bool, dict[str, float]]:
+    """One engine's benchmark; returns whether the targets held and the overall p95 per path."""
     with ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="aftaleportalen-bench-search-")))
-        env = instance_env(folder)
+        search_url = None
+        if engine == "opensearch":
+            from tests.opensearch_node import with_prefix
+
+            cluster = stack.enter_context(opensearch_cluster(args.opensearch_url, folder))
+            search_url = with_prefix(cluster, f"aftaleportalen-bench-{os.getpid()}")
+            stack.callback(delete_prefix, search_url)
+        env = instance_env(folder, search_url)
         portal(env, "db", "upgrade")
         portal(env, "demo")
         tokens = {"reader": api_token(env, READER), "editor": api_token(env, EDITOR)}
@@ -739,21 +874,28 @@ def main() -> int:
         own = next(o.id for o in organisations if o.name == EDITOR_ORGANISATION)
         print(f"instance: {folder} (municipality id {municipality}, {len(organisations)} organisations)")
 
-        cache = args.cache or default_cache(args.pages, args.seed)
-        manifest = cached_index(cache, args.pages, args.seed, municipality, organisations)
-        how = f"cached at {cache}, built in" if manifest["cached"] else f"built now into {cache} in"
-        print(f"index: {manifest['pages']:,} pages in {manifest['documents']:,} documents, {how} "
-              f"{manifest['build_seconds']:.1f} s")
-        link_tree(cache / "index", folder / "search")
-        register_documents(app, cached_documents(cache, args.pages, args.seed, municipality, organisations))
+        from portal.backends import close_backends, search_index
 
-        from portal.backends import search_index
-
+        stack.callback(close_backends, app)
+        if engine == "opensearch":
+            assert search_url is not None
+            index, rows = opensearch_index(search_url, args.pages, args.seed, municipality, organisations)
+            index.close()
+            register_documents(app, rows)
+            raw: Any = RawOpenSearch(search_url, own)
+        else:
+            cache = args.cache or default_cache(args.pages, args.seed)
+            manifest = cached_index(cache, args.pages, args.seed, municipality, organisations)
+            how = f"cached at {cache}, built in" if manifest["cached"] else f"built now into {cache} in"
+            print(f"index: {manifest['pages']:,} pages in {manifest['documents']:,} documents, {how} "
+                  f"{manifest['build_seconds']:.1f} s")
+            link_tree(cache / "index", folder / "search")
+            register_documents(app, cached_documents(cache, args.pages, args.seed, municipality, organisations))
         index = search_index(app)
         print(f"index: {index.describe()}")
-        raw = RawEngine(index, own)
+        if engine == "embedded":
+            raw = RawEngine(index, own)
         queries = {"reader": engine_queries(app, READER, own), "editor": engine_queries(app, EDITOR, own)}
-        uncached = uncached_index(index)
 
         port = stack.enter_context(gunicorn(env, folder, args.workers, args.worker_class))
         clients = {who: ApiClient(port, token) for who, token in tokens.items()}
@@ -767,8 +909,10 @@ def main() -> int:
             "engine editor": lambda v: index.search(queries["editor"][v]),
             "API reader": lambda v: clients["reader"].search(api_params(v, own)),
             "API editor": lambda v: clients["editor"].search(api_params(v, own)),
-            "uncached reader": lambda v: uncached.search(queries["reader"][v]),
         }
+        if engine == "embedded":
+            uncached = uncached_index(index)
+            calls["uncached reader"] = lambda v: uncached.search(queries["reader"][v])
         print()
         print("query mix: raw matching pages | API total documents (reader, editor)")
         for name, variants in QUERY_TYPES:
@@ -780,15 +924,15 @@ def main() -> int:
                       f"{results['API reader']['total']:>6,} {results['API editor']['total']:>6,}")
 
         print()
-        print(f"measuring {args.queries} rounds x {len(QUERY_TYPES)} query types x {len(PATHS)} paths "
+        print(f"measuring {args.queries} rounds x {len(QUERY_TYPES)} query types x {len(calls)} paths "
               f"on {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
         samples = measure(args.queries, args.seed, calls)
         print(f"load average at the end {os.getloadavg()[0]:.2f} (other work on the machine widens p95/p99)")
-        met = report(samples)
-        if args.profile:
+        met = report(samples, list(calls), engine)
+        if args.profile and engine == "embedded":
             profile(index, queries["reader"], app, tokens["reader"], own, args.profile_rounds)
-    print("all targets met" if met else "targets missed (see above)")
-    return 0
+        overall = {path: _p95([ms for row in samples.values() for ms in row[path]]) for path in calls}
+    return met, overall
 
 
 if __name__ == "__main__":
