@@ -429,12 +429,15 @@ def _agreement_read(actor: Actor, agreement: Agreement) -> bool:
     return bool(_agreement_party_roles(actor, agreement))
 
 
+def _agreements_naming_own_party(actor: Actor, consent: PartyConsent) -> ColumnElement[bool]:
+    """Agreements that name one of the actor's parties with the given consent."""
+    return Agreement.id.in_(select(AgreementParty.agreement_id).where(
+        AgreementParty.party_id.in_(party_ids_of(actor) or {-1}), AgreementParty.consent == consent))
+
+
 def agreement_read_clause(actor: Actor) -> ColumnElement[bool]:
     """The SQL condition `_agreement_read` states, for lists: an accepted party is one of the actor's."""
-    if actor is SYSTEM:
-        return true()
-    return Agreement.id.in_(select(AgreementParty.agreement_id).where(
-        AgreementParty.party_id.in_(party_ids_of(actor) or {-1}), AgreementParty.consent == PartyConsent.ACCEPTED))
+    return true() if actor is SYSTEM else _agreements_naming_own_party(actor, PartyConsent.ACCEPTED)
 
 
 _ACTING_ROLES: Final = {"agreement:approve": APPROVE_ROLES, "agreement:comment": EDIT_ROLES}
@@ -469,10 +472,7 @@ def invited_parties(actor: Actor, agreement: Agreement) -> list[int]:
 
 def agreement_invitation_clause(actor: Actor) -> ColumnElement[bool]:
     """The SQL condition `_agreement_invitation` states, for lists."""
-    if actor is SYSTEM:
-        return false()
-    return Agreement.id.in_(select(AgreementParty.agreement_id).where(
-        AgreementParty.party_id.in_(party_ids_of(actor) or {-1}), AgreementParty.consent == PartyConsent.PENDING))
+    return false() if actor is SYSTEM else _agreements_naming_own_party(actor, PartyConsent.PENDING)
 
 
 def consents_for(actor: Actor, party_id: int) -> bool:
@@ -809,11 +809,9 @@ def searchable_document_clause(actor: Actor) -> ColumnElement[bool]:
 
 
 def searchable_agreement_clause(actor: Actor) -> ColumnElement[bool]:
-    """Agreements whose search hits `actor` may be shown: `agreement:read`, as SQL."""
-    if actor is SYSTEM:
-        return true()
-    return Agreement.id.in_(select(AgreementParty.agreement_id)
-                            .where(AgreementParty.party_id.in_(party_ids_of(actor) or {-1})))
+    """Agreements whose search hits `actor` may be shown: `agreement:read`, as SQL (an invited
+    party that has not accepted finds nothing of the agreement)."""
+    return agreement_read_clause(actor)
 
 
 def searchable_obligation_clause(actor: Actor) -> ColumnElement[bool]:

@@ -426,6 +426,7 @@ def test_agreement_list_clauses_agree_with_the_rules(app: Flask, demo: DemoData)
     agreements = list(db.session.scalars(select(Agreement)))
     for user in db.session.scalars(select(User)):
         for action, clause in (("agreement:read", access.agreement_read_clause(user)),
+                               ("agreement:read", access.searchable_agreement_clause(user)),
                                ("agreement:invitation", access.agreement_invitation_clause(user))):
             listed = set(db.session.scalars(select(Agreement.id).where(clause)))
             assert listed == {a.id for a in agreements if access.can(user, action, a)}, (user.email, action)
