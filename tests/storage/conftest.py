@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -36,6 +37,25 @@ def moto_endpoint() -> Iterator[str]:
     host, port = server.get_host_and_port()
     yield f"{host}:{port}"
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def serial_moto_endpoint() -> Iterator[str]:
+    """host:port of a moto S3 server that handles one request at a time (see its one user)."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, DomainDispatcherApplication(create_backend_app), threaded=False)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture
+def serial_moto_store(serial_moto_endpoint: str) -> ObjectStore:
+    return open_store(f"s3://test-key:test-secret@{serial_moto_endpoint}/{_fresh_bucket('portal-test')}?secure=false")
 
 
 @pytest.fixture
