@@ -7,6 +7,7 @@ every caller reaches the session the same way.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Flask, current_app
@@ -15,7 +16,10 @@ from flask_babel import Babel
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
+
+log = logging.getLogger(__name__)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -58,8 +62,16 @@ class Database:
 
         @app.teardown_appcontext
         def _remove_session(_exc: BaseException | None) -> None:
-            if self._scoped is not None:
+            if self._scoped is None:
+                return
+            try:
                 self._scoped.remove()
+            except SQLAlchemyError as exc:
+                # The database went away after the answer was decided (a restart, a failover): the
+                # pool discards the dead connection and the next request gets a fresh one. Raising
+                # here would turn an answered request into a crash.
+                log.warning("database session could not be closed cleanly: %s", exc.__class__.__name__)
+                self._scoped.registry.clear()
 
     @property
     def session(self) -> Session:
