@@ -202,7 +202,7 @@ def cached_index(cache: Path, pages: int, seed: int, municipality: int, organisa
             index.upsert(batch)
             rows += [document_row(r) for r in batch if r.page == 1]
             made += len(batch)
-            documents = batch[-1].document_id
+            documents = batch[-1].source_id
             if made % (BATCH * 5) == 0 or made == pages:
                 print(f"  indexed {made:,} pages ({time.perf_counter() - started:.0f} s)", flush=True)
         index.refresh()
@@ -224,7 +224,7 @@ DOCUMENTS_FILE = "documents.json"
 
 
 def document_row(record: Any) -> list[Any]:
-    return [record.document_id, record.organisation_id, record.department_id, record.kind, record.year,
+    return [record.source_id, record.organisation_id, record.department_id, record.kind, record.year,
             record.visibility, record.title]
 
 

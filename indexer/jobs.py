@@ -55,7 +55,7 @@ def index_document(document_id: int, extractor: Extractor, *, force_extract: boo
     index = search_index()
     document = db.session.get(Document, document_id)
     if document is None:
-        index.delete_document(document_id)
+        index.delete_source(document_id)
         return
     version = document.current
     if version.media_type == "application/pdf" and (force_extract or version.status is ExtractionStatus.PENDING):
@@ -64,7 +64,7 @@ def index_document(document_id: int, extractor: Extractor, *, force_extract: boo
     municipality = find_municipality()
     records = document_records(document, municipality.id if municipality else -1)
     if not records:
-        index.delete_document(document.id)
+        index.delete_source(document.id)
         return
     index.upsert(records)
     # Pages indexed before that the current records lack (a shorter new version, a page now empty).
@@ -78,7 +78,7 @@ def index_document(document_id: int, extractor: Extractor, *, force_extract: boo
 def index_agreement(agreement_id: int, extractor: Extractor, *, force_extract: bool = False) -> None:
     """Replace an agreement's section records with those of its newest revision."""
     index = search_index()
-    index.delete_document(agreement_id, record_type=AGREEMENT_RECORD)
+    index.delete_source(agreement_id, record_type=AGREEMENT_RECORD)
     agreement = db.session.get(Agreement, agreement_id)
     if agreement is not None:
         records = agreement_records(agreement)
@@ -94,7 +94,7 @@ def index_obligation(obligation_id: int, extractor: Extractor, *, force_extract:
     if records:
         index.upsert(records)
     else:
-        index.delete_document(obligation_id, record_type=OBLIGATION_RECORD)
+        index.delete_source(obligation_id, record_type=OBLIGATION_RECORD)
 
 
 HANDLERS: dict[str, Callable[..., None]] = {INDEX_DOCUMENT: index_document, INDEX_AGREEMENT: index_agreement,

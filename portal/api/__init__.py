@@ -136,14 +136,14 @@ def search(query: dict[str, Any]) -> Any:
         best = hit.pages[0] if hit.pages else None
         document = target.type == "document"
         hits.append({
-            "type": target.type, "id": hit.document_id,
-            "document_id": hit.document_id if document else None, "title": hit.title,
+            "type": target.type, "id": hit.source_id,
+            "document_id": hit.source_id if document else None, "title": hit.title,
             "organisation": hit.organisation_id, "organisation_name": hit.organisation_name, "kind": hit.kind,
             "year": hit.year, "page": best.page if best and document else None,
             "snippet": best.snippet_html if best else "", "score": hit.score,
             "pages": [{"page": p.page if document else None, "snippet": p.snippet_html, "score": p.score}
                       for p in hit.pages],
-            "url": viewer_url(hit.document_id, best.page if best else 1) if document
+            "url": viewer_url(hit.source_id, best.page if best else 1) if document
             else url_for(target.endpoint, **target.values, _external=True),
         })
     return {"total": results.total, "hits": hits, "facets": results.facets, "suggestion": results.suggestion}

@@ -53,10 +53,12 @@ MAX_RESULT_WINDOW = 10_000
 class SearchRecord:
     """One searchable unit: a page of a document version (later also an agreement
     section or an obligation). `id` is unique; writing a record with an existing id
-    replaces it. Records group into one hit by (`record_type`, `document_id`)."""
+    replaces it. Records group into one hit by (`record_type`, `source_id`)."""
 
     id: str
-    document_id: int
+    # The id of what the record comes from: a document, an agreement or an obligation,
+    # as `record_type` says.
+    source_id: int
     version: int
     page: int  # 1-based; 0 for records that are not pages
     record_type: str  # "page", "agreement_section", "obligation"
@@ -76,7 +78,7 @@ class SearchRecord:
         from a current one by comparing this with the database's version."""
         payload = json.dumps(
             [
-                self.id, self.document_id, self.version, self.page, self.record_type,
+                self.id, self.source_id, self.version, self.page, self.record_type,
                 self.title, self.text, self.organisation_id, self.organisation_name,
                 self.department_id, self.kind, self.year, self.visibility,
                 self.date.isoformat(), sorted(self.readers),
@@ -87,7 +89,7 @@ class SearchRecord:
 
     @property
     def group(self) -> str:
-        return f"{self.record_type}:{self.document_id}"
+        return f"{self.record_type}:{self.source_id}"
 
 
 @dataclass
@@ -143,7 +145,7 @@ class DocumentHit:
     """A matching document (group of records), with its best pages, best first.
     `score` is its best page's score (0.0 for non-relevance sorting on some engines)."""
 
-    document_id: int
+    source_id: int  # a document's, agreement's or obligation's id, by `record_type`
     title: str
     organisation_id: int | None
     organisation_name: str
@@ -188,7 +190,7 @@ def empty_facets() -> dict[str, dict[str, int]]:
 class RecordStamp(NamedTuple):
     """What `indexer check` compares with the database for one record."""
 
-    document_id: int
+    source_id: int
     version: int
     fingerprint: str
 
@@ -210,8 +212,9 @@ class SearchIndex(Protocol):
         """Add or replace records by id."""
         ...
 
-    def delete_document(self, document_id: int, *, record_type: str = "page") -> None:
-        """Remove every record of a document (all pages of all versions)."""
+    def delete_source(self, source_id: int, *, record_type: str = "page") -> None:
+        """Remove every record of one source: all pages of all versions of a document,
+        or every section of an agreement, or an obligation."""
         ...
 
     def delete_records(self, ids: Iterable[str]) -> None:

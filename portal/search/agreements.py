@@ -27,7 +27,7 @@ def agreement_records(agreement: Agreement) -> list[SearchRecord]:
         section = revision.content["sections"][sid]
         text = f"{section['heading']}\n{section.get('text', '')}".strip()
         records.append(SearchRecord(
-            id=f"agr:{agreement.id}:{sid}", document_id=agreement.id, version=revision.number, page=position,
+            id=f"agr:{agreement.id}:{sid}", source_id=agreement.id, version=revision.number, page=position,
             record_type=RECORD_TYPE, title=f"{agreement.title} – {section['heading']}", text=text,
             organisation_id=single.id if single else None,
             organisation_name=single.name if single else "Flere organisationer",

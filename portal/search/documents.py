@@ -31,7 +31,7 @@ def document_records(document: Document, municipality_id: int) -> list[SearchRec
     date = document.published_at or version.uploaded_at
     return [
         SearchRecord(
-            id=page_record_id(document.id, page.number), document_id=document.id, version=version.number,
+            id=page_record_id(document.id, page.number), source_id=document.id, version=version.number,
             page=page.number, record_type=RECORD_TYPE, title=document.title, text=page.text,
             organisation_id=document.party_id, organisation_name=document.party.name,
             department_id=document.department_id, kind=document.kind.value, year=document.year,

@@ -107,9 +107,9 @@ def _schema() -> tantivy.Schema:
     da = analysis.ANALYZER_NAME
     b = tantivy.SchemaBuilder()
     b.add_text_field("id", tokenizer_name="raw", index_option="basic")
-    # (record_type, document_id) packed in one number: the grouping key read per hit.
+    # (record_type, source_id) packed in one number: the grouping key read per hit.
     b.add_integer_field("group", indexed=True, fast=True)
-    b.add_integer_field("document_id", indexed=True, fast=True)
+    b.add_integer_field("source_id", indexed=True, fast=True)
     b.add_integer_field("version", fast=True)
     b.add_integer_field("page", fast=True)
     b.add_text_field("record_type", tokenizer_name="raw", fast=True, index_option="basic")
@@ -135,11 +135,11 @@ def _unavailable(reason: str) -> SearchUnavailable:
     return SearchUnavailable()
 
 
-def group_key(record_type: str, document_id: int) -> int:
-    if not 0 <= document_id < 2**32:
-        raise ValueError(f"document_id out of range: {document_id}")
+def group_key(record_type: str, source_id: int) -> int:
+    if not 0 <= source_id < 2**32:
+        raise ValueError(f"source_id out of range: {source_id}")
     # 31 bits of type: tantivy-py mishandles deleting by integer terms of 2**63 and up.
-    return ((zlib.crc32(record_type.encode()) & 0x7FFFFFFF) << 32) | document_id
+    return ((zlib.crc32(record_type.encode()) & 0x7FFFFFFF) << 32) | source_id
 
 
 def _as_datetime(value: datetime | date) -> datetime:
@@ -153,8 +153,8 @@ def _document(record: SearchRecord) -> tantivy.Document:
     title = analysis.prepare(record.title)
     doc = tantivy.Document()
     doc.add_text("id", record.id)
-    doc.add_integer("group", group_key(record.record_type, record.document_id))
-    doc.add_integer("document_id", record.document_id)
+    doc.add_integer("group", group_key(record.record_type, record.source_id))
+    doc.add_integer("source_id", record.source_id)
     doc.add_integer("version", record.version)
     doc.add_integer("page", record.page)
     doc.add_text("record_type", record.record_type)
@@ -173,7 +173,7 @@ def _document(record: SearchRecord) -> tantivy.Document:
     doc.add_text("title", analysis.normalise_aa(title))
     payload = {
         "id": record.id,
-        "document_id": record.document_id,
+        "source_id": record.source_id,
         "version": record.version,
         "page": record.page,
         "record_type": record.record_type,
@@ -403,10 +403,10 @@ class EmbeddedIndex:
         with self._writer(generation) as writer:
             _Writer(writer).upsert(records)
 
-    def delete_document(self, document_id: int, *, record_type: str = "page") -> None:
+    def delete_source(self, source_id: int, *, record_type: str = "page") -> None:
         generation = self._writable()
         with self._writer(generation) as writer:
-            writer.delete_documents_by_term("group", group_key(record_type, document_id))
+            writer.delete_documents_by_term("group", group_key(record_type, source_id))
 
     def delete_records(self, ids: Iterable[str]) -> None:
         generation = self._writable()
@@ -483,7 +483,7 @@ class EmbeddedIndex:
             return stamps
         for _, address in searcher.search(Query.all_query(), total, count=False).hits:
             payload = json.loads(searcher.doc(address).get_first("payload"))
-            stamps[payload["id"]] = RecordStamp(payload["document_id"], payload["version"], payload["fingerprint"])
+            stamps[payload["id"]] = RecordStamp(payload["source_id"], payload["version"], payload["fingerprint"])
         return stamps
 
     def search(self, query: SearchQuery) -> SearchResults:
@@ -737,7 +737,7 @@ class _Search:
             )
         assert first is not None
         return DocumentHit(
-            document_id=first["document_id"],
+            source_id=first["source_id"],
             title=first["title"],
             organisation_id=first["organisation_id"],
             organisation_name=first["organisation_name"],

@@ -17,7 +17,7 @@ def obligation_records(obligation: Obligation, municipality_id: int) -> list[Sea
                       party_token(municipality_id)})
     party = obligation.responsible_party
     return [SearchRecord(
-        id=f"obl:{obligation.id}", document_id=obligation.id, version=1, page=0, record_type=RECORD_TYPE,
+        id=f"obl:{obligation.id}", source_id=obligation.id, version=1, page=0, record_type=RECORD_TYPE,
         title=obligation.title, text=f"{obligation.title}\n{obligation.description}".strip(),
         organisation_id=None if party.is_municipality else party.id, organisation_name=party.name,
         department_id=None, kind="forpligtelse", year=obligation.first_due.year, visibility="party",

@@ -77,7 +77,7 @@ SNIPPET_CHARS = 240
 
 _PREFIX_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,100}$")
 _DISPLAY_FIELDS = [
-    "id", "document_id", "version", "page", "record_type", "title", "organisation_id",
+    "id", "source_id", "version", "page", "record_type", "title", "organisation_id",
     "organisation_name", "department_id", "kind", "year", "visibility", "date",
 ]
 
@@ -98,7 +98,7 @@ def index_body() -> dict[str, Any]:
             "properties": {
                 "id": {"type": "keyword"},
                 "group": {"type": "keyword"},
-                "document_id": {"type": "long"},
+                "source_id": {"type": "long"},
                 "version": {"type": "integer"},
                 "page": {"type": "integer"},
                 "record_type": {"type": "keyword"},
@@ -131,7 +131,7 @@ def _source(record: SearchRecord) -> dict[str, Any]:
     return {
         "id": record.id,
         "group": record.group,
-        "document_id": record.document_id,
+        "source_id": record.source_id,
         "version": record.version,
         "page": record.page,
         "record_type": record.record_type,
@@ -360,9 +360,9 @@ class OpenSearchIndex:
         self._ensure_created()
         _bulk_index(self._client, self.alias, records)
 
-    def delete_document(self, document_id: int, *, record_type: str = "page") -> None:
+    def delete_source(self, source_id: int, *, record_type: str = "page") -> None:
         self._ensure_created()
-        body = {"query": {"term": {"group": f"{record_type}:{document_id}"}}}
+        body = {"query": {"term": {"group": f"{record_type}:{source_id}"}}}
         with _translated("delete document"):
             self._client.delete_by_query(
                 index=self.alias, body=body, conflicts="proceed", refresh=True,
@@ -437,12 +437,12 @@ class OpenSearchIndex:
             for hit in helpers.scan(
                 self._client,
                 index=self.alias,
-                query={"query": {"match_all": {}}, "_source": ["document_id", "version", "fingerprint"]},
+                query={"query": {"match_all": {}}, "_source": ["source_id", "version", "fingerprint"]},
                 size=2000,
                 request_timeout=BULK_TIMEOUT_SECONDS,
             ):
                 src = hit["_source"]
-                stamps[hit["_id"]] = RecordStamp(src["document_id"], src["version"], src["fingerprint"])
+                stamps[hit["_id"]] = RecordStamp(src["source_id"], src["version"], src["fingerprint"])
         return stamps
 
     def search(self, query: SearchQuery) -> SearchResults:
@@ -586,9 +586,9 @@ def _facet(field: str) -> dict[str, Any]:
 def _search_body(q: SearchQuery, parsed: ParsedQuery, filters: list[dict[str, Any]]) -> dict[str, Any]:
     by_date = q.sort == "date" or parsed.matches_everything
     sort: list[Any] = (
-        [{"date": "desc"}, {"document_id": "desc"}, "_score"]
+        [{"date": "desc"}, {"source_id": "desc"}, "_score"]
         if by_date
-        else ["_score", {"date": "desc"}, {"document_id": "desc"}]
+        else ["_score", {"date": "desc"}, {"source_id": "desc"}]
     )
     return {
         "query": {"bool": {"must": [_user_query(parsed)], "filter": filters}},
@@ -635,7 +635,7 @@ def _document_hit(hit: dict[str, Any], highlighter: analysis.Highlighter) -> Doc
     inner = hit.get("inner_hits", {}).get("pages", {}).get("hits", {}).get("hits", [])
     pages = [_page_hit(i, highlighter) for i in inner]
     return DocumentHit(
-        document_id=int(src["document_id"]),
+        source_id=int(src["source_id"]),
         title=src["title"],
         organisation_id=src.get("organisation_id"),
         organisation_name=src.get("organisation_name", ""),

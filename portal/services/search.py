@@ -130,11 +130,11 @@ def _rechecked(actor: Actor, results: SearchResults) -> SearchResults:
     if not results.hits:
         return results
     readable = readable_hits(actor, results.hits)
-    dropped = [hit for hit in results.hits if (hit.record_type, hit.document_id) not in readable]
+    dropped = [hit for hit in results.hits if (hit.record_type, hit.source_id) not in readable]
     kept = []
     for hit in results.hits:
-        if (hit.record_type, hit.document_id) in readable:
-            current = readable[(hit.record_type, hit.document_id)]
+        if (hit.record_type, hit.source_id) in readable:
+            current = readable[(hit.record_type, hit.source_id)]
             # A copy (the engine may keep its results), with a document's title and visibility as they are now.
             kept.append(hit if current is None else replace(hit, title=current[0], visibility=current[1]))
     if not dropped:
@@ -162,7 +162,7 @@ def readable_hits(actor: Actor, hits: list[DocumentHit]) -> dict[tuple[str, int]
     visibility; others have None."""
     by_type: dict[str, set[int]] = {}
     for hit in hits:
-        by_type.setdefault(hit.record_type, set()).add(hit.document_id)
+        by_type.setdefault(hit.record_type, set()).add(hit.source_id)
     selects = []
     if by_type.get(DOCUMENT_RECORD):
         selects.append(select(literal(DOCUMENT_RECORD, String).label("type"), Document.id.label("id"),
@@ -209,7 +209,7 @@ def hit_targets(results: SearchResults, q: str = "") -> list[HitTarget]:
     from portal.models import Occurrence
     from portal.services.obligations import OPEN_STATES
 
-    obligation_ids = [h.document_id for h in results.hits if h.record_type == "obligation"]
+    obligation_ids = [h.source_id for h in results.hits if h.record_type == "obligation"]
     occurrences: dict[int, list[tuple[int, Any]]] = {}
     if obligation_ids:
         rows = db.session.execute(select(Occurrence.obligation_id, Occurrence.id, Occurrence.status)
@@ -221,14 +221,14 @@ def hit_targets(results: SearchResults, q: str = "") -> list[HitTarget]:
     for hit in results.hits:
         kind = HIT_TYPES.get(hit.record_type, "document")
         if kind == "agreement":
-            targets.append(HitTarget(kind, "agreements.show", {"agreement_id": hit.document_id}))
+            targets.append(HitTarget(kind, "agreements.show", {"agreement_id": hit.source_id}))
         elif kind == "obligation":
-            found = occurrences.get(hit.document_id, [])
+            found = occurrences.get(hit.source_id, [])
             current = next((oid for oid, status in found if status in OPEN_STATES), found[-1][0] if found else None)
             targets.append(HitTarget(kind, "obligations.show", {"occurrence_id": current}) if current is not None
                            else HitTarget(kind, "obligations.mine", {}))
         else:
-            targets.append(HitTarget(kind, "viewer.show", {"document_id": hit.document_id,
+            targets.append(HitTarget(kind, "viewer.show", {"document_id": hit.source_id,
                                                            "side": hit.pages[0].page if hit.pages else 1, "q": q}))
     return targets
 

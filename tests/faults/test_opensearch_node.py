@@ -57,7 +57,7 @@ def _found(portal: Portal, word: str) -> set[int]:
     try:
         results = index.search(SearchQuery(text=word, readers=frozenset({"public", "authenticated"}) |
                                            _all_party_tokens(portal), per_page=100))
-        return {hit.document_id for hit in results.hits}
+        return {hit.source_id for hit in results.hits}
     finally:
         index.close()
 

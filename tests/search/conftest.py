@@ -53,7 +53,7 @@ class Corpus:
     ) -> SearchRecord:
         return SearchRecord(
             id=f"{record_type}:{document_id}:v{version}:p{page}",
-            document_id=document_id,
+            source_id=document_id,
             version=version,
             page=page,
             record_type=record_type,
@@ -77,7 +77,7 @@ class Corpus:
         return self.index.search(SearchQuery(text=text, readers=frozenset(readers), **filters))
 
     def ids(self, text: str, readers: Iterable[str] = PUBLIC, **filters: Any) -> list[int]:
-        return [hit.document_id for hit in self.find(text, readers, **filters).hits]
+        return [hit.source_id for hit in self.find(text, readers, **filters).hits]
 
 
 def _opensearch_cleanup(url: str, prefix: str) -> None:

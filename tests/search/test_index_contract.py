@@ -146,7 +146,7 @@ def test_malformed_input_is_read_as_words_never_an_error(meetings: Corpus, text:
     results = meetings.find(text)
     assert isinstance(results, SearchResults)
     if "budget" in text:
-        assert sorted(h.document_id for h in results.hits) == [1, 2]
+        assert sorted(h.source_id for h in results.hits) == [1, 2]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -209,7 +209,7 @@ def test_totals_and_facets_follow_writes(reports: Corpus) -> None:
     grown = reports.find("husleje")
     assert grown.total == 5
     assert grown.facets["kind"]["referat"] == 3 and grown.facets["organisation"]["7"] == 4
-    reports.index.delete_document(1)
+    reports.index.delete_source(1)
     reports.index.refresh()
     shrunk = reports.find("husleje", per_page=1, page=2, sort="date")
     assert shrunk.total == 4
@@ -245,7 +245,7 @@ def test_a_document_with_several_matching_pages_is_one_hit_with_its_best_pages_f
     )
     results = corpus.find("renovering")
     assert results.total == 2
-    first = next(h for h in results.hits if h.document_id == 1)
+    first = next(h for h in results.hits if h.source_id == 1)
     assert [p.page for p in first.pages] == [2, 3, 1]
     assert [p.score for p in first.pages] == sorted((p.score for p in first.pages), reverse=True)
     assert first.score == first.pages[0].score
@@ -261,7 +261,7 @@ def test_pages_of_results_are_pages_of_documents(corpus: Corpus) -> None:
         assert results.total == 7
         assert len(results.hits) == (2 if number < 4 else 1)
         assert all(len(h.pages) == 2 for h in results.hits)
-        seen += [h.document_id for h in results.hits]
+        seen += [h.source_id for h in results.hits]
     assert sorted(seen) == list(range(1, 8))
     assert corpus.find("vedligeholdelse", per_page=2, page=5).hits == []
 
@@ -331,7 +331,7 @@ def test_records_the_user_may_not_read_leave_no_trace(corpus: Corpus) -> None:
         corpus.page(3, text="Dialogpapir om kassekreditten.", organisation_id=3, readers=["party:3", "party:1"]),
     )
     public = corpus.find("kassekreditten")
-    assert [h.document_id for h in public.hits] == [2]
+    assert [h.source_id for h in public.hits] == [2]
     assert public.total == 1
     assert public.facets["organisation"] == {"3": 1}
 
@@ -387,7 +387,7 @@ def test_delete_document_removes_all_its_pages_and_only_them(corpus: Corpus) -> 
         corpus.page(2, 1, text="Affaldssortering i en anden afdeling."),
         corpus.page(1, 0, record_type="obligation", text="Affaldssortering er en forpligtelse."),
     )
-    corpus.index.delete_document(1)
+    corpus.index.delete_source(1)
     corpus.index.refresh()
     assert sorted(corpus.ids("affaldssortering")) == [1, 2]  # the obligation 1 and document 2
     assert corpus.ids("affaldssortering", record_types=["page"]) == [2]
@@ -406,7 +406,7 @@ def test_record_ids_for_check_lists_every_record_with_its_fingerprint(corpus: Co
     corpus.add(first, second)
     stamps = corpus.index.record_ids_for_check()
     assert set(stamps) == {first.id, second.id}
-    assert stamps[second.id].version == 3 and stamps[second.id].document_id == 2
+    assert stamps[second.id].version == 3 and stamps[second.id].source_id == 2
     assert stamps[first.id].fingerprint == first.fingerprint()
     changed = corpus.page(1, 1, text="Varmeregnskab.", readers=["party:3"])
     assert changed.fingerprint() != first.fingerprint()
@@ -507,10 +507,10 @@ def test_embedded_reader_sees_another_processes_writes_and_rebuilds(tmp_path: Pa
 
     run("upsert")
     reader.refresh()
-    assert [h.document_id for h in reader.search(SearchQuery(text="skimmelsvamp", readers=PUBLIC)).hits] == [1]
+    assert [h.source_id for h in reader.search(SearchQuery(text="skimmelsvamp", readers=PUBLIC)).hits] == [1]
     run("rebuild")
     # No refresh needed: every search notices that CURRENT names a new generation.
-    assert [h.document_id for h in reader.search(SearchQuery(text="fugtskader", readers=PUBLIC)).hits] == [2]
+    assert [h.source_id for h in reader.search(SearchQuery(text="fugtskader", readers=PUBLIC)).hits] == [2]
     assert reader.search(SearchQuery(text="skimmelsvamp", readers=PUBLIC)).total == 0
     generations = sorted(p.name for p in folder.iterdir() if p.name.startswith("gen-"))
     assert len(generations) == 2  # the current one and the one before it
